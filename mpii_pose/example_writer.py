@@ -1,0 +1,28 @@
+"""A TFDS example writer whose records are byte-reproducible from run to run.
+
+protobuf's upb backend serialises a `tf.train.Example`'s feature map in an order that changes from
+process to process; re-serialising deterministically (map keys sorted) fixes the bytes while the
+record length, and so TFDS's `numBytes`, stays the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from etils import epath
+from tensorflow_datasets.core import writer as writer_lib
+from tensorflow_datasets.core.utils.lazy_imports_utils import tensorflow as tf
+
+
+def canonical_records(records: Iterable[tuple[object, bytes]]) -> Iterator[tuple[object, bytes]]:
+    """Re-serialises each (key, serialized tf.train.Example) with sorted feature-map keys."""
+    parse = tf.train.Example.FromString
+    for key, record in records:
+        yield key, parse(record).SerializeToString(deterministic=True)
+
+
+class DeterministicExampleWriter(writer_lib.ExampleWriter):
+    """TFDS's `ExampleWriter`, fed canonical records."""
+
+    def write(self, path: epath.PathLike, examples: Iterable[tuple[object, bytes]]):
+        return super().write(path, canonical_records(examples))

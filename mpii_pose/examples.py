@@ -1,0 +1,57 @@
+"""Turn a split's persons into the (key, example) pairs that every writer stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from mpii_pose.annotations import Person
+from mpii_pose.errors import ImageError
+from mpii_pose.images import UnreadableImage, to_rgb_jpeg
+from mpii_pose.manual_dir import SplitSource
+
+
+def example_key(person: Person) -> int:
+    """The key TFDS hashes to order a split: the entry's position in its annotation file."""
+    return person.annotation_index
+
+
+def to_example(person: Person, image: bytes) -> dict[str, Any]:
+    """The feature dict of one person, matching the builder's feature spec."""
+    return {
+        "image": image,
+        "filename": person.image,
+        "joints": np.asarray(person.joints, dtype=np.float32),
+        "visibility": np.asarray(person.labelled, dtype=np.bool_),
+        "center": np.asarray(person.center, dtype=np.float32),
+        "scale": np.float32(person.scale),
+        "annotation_index": person.annotation_index,
+        "person_index": person.person_index,
+    }
+
+
+def load_image(source: SplitSource, person: Person) -> bytes:
+    """Reads and normalises the image of `person`; errors name the image and the entry."""
+    path = source.images_dir / person.image
+    where = (str(path), str(source.annotation_file), person.annotation_index)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(*where, "image file not found") from None
+    except (IsADirectoryError, PermissionError) as err:
+        raise ImageError(*where, f"cannot be read ({err.strerror or err})") from None
+    try:
+        return to_rgb_jpeg(data)
+    except UnreadableImage as err:
+        raise ImageError(*where, str(err)) from None
+
+
+def generate_examples(source: SplitSource) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yields every person of `source` in file order, reading an image once for a run of its persons."""
+    image_name, image = None, b""
+    for person in source.persons:
+        if person.image != image_name:
+            image_name, image = person.image, load_image(source, person)
+        yield example_key(person), to_example(person, image)

@@ -1,0 +1,151 @@
+"""A small synthetic MPII-format manual directory: stick figures drawn at their annotated joints.
+
+It is the package's bundled sample and TFDS dummy data (`mpii_pose/dummy_data/`), and what tests build
+from. Deterministic for a given seed. Regenerate the bundled copy with
+`python -m mpii_pose.sample mpii_pose/dummy_data`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from mpii_pose.skeleton import LIMBS, NUM_JOINTS
+
+SAMPLE_DIR = Path(__file__).parent / "dummy_data"
+IMAGE_SIZE = (320, 240)
+# Standing figure, (x, y) in units of body height around the pelvis; the person's right is image left.
+_TEMPLATE: tuple[tuple[float, float], ...] = (
+    (-0.10, 0.50), (-0.09, 0.27), (-0.08, 0.03), (0.08, 0.03), (0.09, 0.27), (0.10, 0.50),
+    (0.00, 0.00), (0.00, -0.28), (0.00, -0.33), (0.00, -0.50),
+    (-0.26, -0.02), (-0.21, -0.15), (-0.12, -0.28), (0.12, -0.28), (0.21, -0.15), (0.26, -0.02),
+)
+_SIDE_COLOURS = {"right": (230, 60, 40), "left": (40, 110, 230), "centre": (40, 170, 60)}
+# Image kinds a real MPII copy contains besides RGB baseline JPEGs, by train image position.
+_ODD_KINDS = {1: "grayscale", 2: "png", 3: "cmyk", 4: "progressive"}
+
+
+def _figure(rng: random.Random, cx: float, cy: float, height: float) -> list[list[float]]:
+    """Joint positions of one figure in 1-based pixel coordinates, with arms and legs varied."""
+    points = []
+    for i, (x, y) in enumerate(_TEMPLATE):
+        if i in (10, 11, 14, 15):  # wrists and elbows swing
+            x, y = x + rng.uniform(-0.06, 0.06), y + rng.uniform(-0.12, 0.08)
+        elif i in (0, 1, 4, 5):
+            x += rng.uniform(-0.04, 0.04)
+        points.append([cx + x * height + 1, cy + y * height + 1])
+    for i in (0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15):
+        points[i] = [float(round(v)) for v in points[i]]  # MPII: whole pixels except neck and head
+    points[8] = [round(v, 4) for v in points[8]]
+    points[9] = [round(v, 4) for v in points[9]]
+    return points
+
+
+def _background(rng: random.Random) -> Image.Image:
+    image = Image.new("RGB", IMAGE_SIZE, tuple(rng.randrange(150, 230) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x, y = rng.randrange(IMAGE_SIZE[0]), rng.randrange(IMAGE_SIZE[1])
+        w, h = rng.randrange(20, 120), rng.randrange(10, 60)
+        draw.rectangle((x, y, x + w, y + h), fill=tuple(rng.randrange(120, 250) for _ in range(3)))
+    return image
+
+
+def draw_person(draw: ImageDraw.ImageDraw, joints: list[list[float]], labelled: list[int]) -> None:
+    """Draws limbs between labelled joints (coloured by side) and a dot on each labelled joint."""
+    pixel = [(x - 1, y - 1) for x, y in joints]  # 1-based annotation to 0-based pixel
+    for a, b, side in LIMBS:
+        if labelled[a] and labelled[b]:
+            draw.line((pixel[a], pixel[b]), fill=_SIDE_COLOURS[side], width=3)
+    for (x, y), flag in zip(pixel, labelled):
+        if flag:
+            draw.ellipse((x - 2.5, y - 2.5, x + 2.5, y + 2.5), fill=(255, 255, 255), outline=(0, 0, 0))
+
+
+def _save(image: Image.Image, path: Path, kind: str) -> None:
+    if kind == "grayscale":
+        image.convert("L").save(path, format="JPEG", quality=90)
+    elif kind == "png":
+        image.save(path, format="PNG")  # PNG bytes under a .jpg name, as some MPII copies have
+    elif kind == "cmyk":
+        image.convert("CMYK").save(path, format="JPEG", quality=90)
+    else:
+        image.save(path, format="JPEG", quality=90, progressive=kind == "progressive")
+
+
+def _image(
+    rng: random.Random,
+    name: str,
+    entries: list[dict],
+    images_dir: Path,
+    kind: str,
+    head_top_y: float | None = None,
+) -> None:
+    """Draws 1-3 figures, appends their annotation entries and writes the image.
+
+    `head_top_y` places the first figure's labelled head top there, e.g. above the image.
+    """
+    image = _background(rng)
+    draw = ImageDraw.Draw(image)
+    count = rng.choice((1, 2, 2, 3))
+    slot = IMAGE_SIZE[0] / count
+    for k in range(count):
+        height = rng.uniform(110, 180)
+        cx = slot * (k + 0.5) + rng.uniform(-8, 8)
+        cy = IMAGE_SIZE[1] / 2 + rng.uniform(-12, 12)
+        if k == 0 and head_top_y is not None:
+            cy = head_top_y - 1 + 0.5 * height
+        joints = _figure(rng, cx, cy, height)
+        labelled = [1] * NUM_JOINTS
+        for j in rng.sample(range(NUM_JOINTS), rng.choice((0, 0, 1, 2, 3))):
+            labelled[j] = 0
+        if k == 0 and head_top_y is not None:
+            joints[9][1], labelled[9] = head_top_y, 1
+        draw_person(draw, joints, labelled)
+        entries.append(
+            {
+                "joints_vis": labelled,
+                "joints": [p if v else [-1.0, -1.0] for p, v in zip(joints, labelled)],
+                "image": name,
+                "scale": round(height / 200 * 1.1, 4),
+                "center": [float(round(cx)), float(round(cy + height * 0.05))],
+            }
+        )
+    _save(image, images_dir / name, kind)
+
+
+def write_sample(out: Path, train_images: int = 16, validation_images: int = 6, seed: int = 0) -> Path:
+    """Writes `images/`, `train.json` and `valid.json` under `out`; returns `out`."""
+    rng = random.Random(seed)
+    images_dir = Path(out) / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    splits = {"train.json": train_images, "valid.json": validation_images}
+    number = 0
+    for filename, count in splits.items():
+        entries: list[dict] = []
+        for i in range(count):
+            number += 1
+            kind = _ODD_KINDS.get(i, "baseline") if filename == "train.json" else "baseline"
+            # MPII has labelled joints outside the image, e.g. a head top at y = -0.77553.
+            top = -0.77553 if filename == "valid.json" and i == 0 else None
+            _image(rng, f"{seed:03d}{number:06d}.jpg", entries, images_dir, kind, top)
+        (Path(out) / filename).write_text(json.dumps(entries, indent=1) + "\n")
+    return Path(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="folder to write images/, train.json, valid.json into")
+    parser.add_argument("--train_images", type=int, default=16)
+    parser.add_argument("--validation_images", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    write_sample(args.out, args.train_images, args.validation_images, args.seed)
+
+
+if __name__ == "__main__":
+    main()
