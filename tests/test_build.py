@@ -1,0 +1,143 @@
+"""End-to-end builds with real TFDS: what is stored, how it is sharded, and what a failure leaves."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from PIL import Image
+from tensorflow_datasets.core.utils import shard_utils
+
+import mpii_pose
+from mpii_pose.errors import AnnotationError, ImageError
+from mpii_pose.images import is_stored_verbatim
+from mpii_pose.sample import write_sample
+from tests.conftest import read_json, write_json
+
+
+def build(manual_dir: Path, data_dir: Path, **config) -> tfds.core.DatasetBuilder:
+    builder = mpii_pose.Builder(data_dir=str(data_dir), file_format=config.pop("file_format", None))
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir), **config)
+    )
+    return builder
+
+
+def leftovers(data_dir: Path) -> list[str]:
+    """What a build left of the dataset (TFDS also makes an empty downloads/ folder)."""
+    dataset = data_dir / "mpii_pose"
+    return sorted(str(p.relative_to(data_dir)) for p in dataset.rglob("*")) if dataset.exists() else []
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A build with more examples than shards: 64 train and 8 validation shards."""
+    root = tmp_path_factory.mktemp("full")
+    manual = write_sample(root / "manual", train_images=40, validation_images=6, seed=3)
+    return manual, build(manual, root / "data")
+
+
+def test_splits_have_64_and_8_shards_with_tfds_boundaries(built):
+    manual, builder = built
+    for split, annotations, shards in (("train", "train.json", 64), ("validation", "valid.json", 8)):
+        n = len(read_json(manual / annotations))
+        info = builder.info.splits[split]
+        assert n > shards
+        assert info.num_examples == n and info.num_shards == shards
+        bounds = shard_utils.get_shard_boundaries(n, shards)
+        assert info.shard_lengths == list(np.diff([0, *bounds]))
+        files = sorted(Path(builder.data_dir).glob(f"mpii_pose-{split}.tfrecord-*-of-{shards:05d}"))
+        assert len(files) == shards
+
+
+@pytest.mark.parametrize("split, annotations", [("train", "train.json"), ("validation", "valid.json")])
+def test_every_example_matches_its_json_entry_and_image(built, split, annotations):
+    manual, builder = built
+    entries = read_json(manual / annotations)
+    ds = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+    seen = set()
+    for ex in tfds.as_numpy(ds):
+        index = int(ex["annotation_index"])
+        seen.add(index)
+        entry = entries[index]
+        assert ex["filename"].decode() == entry["image"]
+        np.testing.assert_array_equal(ex["joints"], np.asarray(entry["joints"], np.float32))
+        np.testing.assert_array_equal(ex["visibility"], np.asarray(entry["joints_vis"], bool))
+        np.testing.assert_array_equal(ex["center"], np.asarray(entry["center"], np.float32))
+        assert ex["scale"] == np.float32(entry["scale"])
+        same_image = [i for i, e in enumerate(entries[:index]) if e["image"] == entry["image"]]
+        assert ex["person_index"] == len(same_image)
+        stored = ex["image"]
+        assert is_stored_verbatim(stored)
+        assert tf.io.decode_jpeg(stored).shape[-1] == 3
+        source = (manual / "images" / entry["image"]).read_bytes()
+        with Image.open(io.BytesIO(source)) as original:
+            if original.format == "JPEG" and original.mode == "RGB":
+                assert stored == source  # kept byte for byte
+            else:
+                assert stored != source and original.size == Image.open(io.BytesIO(stored)).size
+    assert seen == set(range(len(entries)))
+
+
+def test_odd_image_kinds_are_present_in_the_sample_build(built):
+    manual, _ = built
+    kinds = {Image.open(p).format + "/" + Image.open(p).mode for p in (manual / "images").iterdir()}
+    assert {"JPEG/RGB", "JPEG/L", "JPEG/CMYK", "PNG/RGB"} <= kinds
+
+
+def test_tfds_load_reads_the_decoded_dataset(built):
+    _, builder = built
+    ds = tfds.load("mpii_pose", data_dir=builder.data_dir_root, split="validation[:3]")
+    examples = list(tfds.as_numpy(ds))
+    assert len(examples) == 3
+    assert all(ex["image"].ndim == 3 and ex["image"].shape[2] == 3 for ex in examples)
+
+
+def test_max_examples_per_split_keeps_the_first_entries(manual_dir, tmp_path):
+    builder = build(manual_dir, tmp_path / "data", max_examples_per_split=4)
+    for split in ("train", "validation"):
+        assert builder.info.splits[split].shard_lengths == [1, 1, 1, 1]
+        indices = {int(ex["annotation_index"]) for ex in tfds.as_numpy(builder.as_dataset(split=split))}
+        assert indices == {0, 1, 2, 3}
+
+
+def test_array_record_build_gives_random_access(manual_dir, tmp_path):
+    builder = build(manual_dir, tmp_path / "data", file_format="array_record")
+    source = tfds.data_source("mpii_pose", data_dir=str(tmp_path / "data"), split="train")
+    assert len(source) == builder.info.splits["train"].num_examples == len(read_json(manual_dir / "train.json"))
+    assert source[len(source) - 1]["joints"].shape == (16, 2)
+
+
+def test_missing_image_names_file_and_entry_and_leaves_nothing(manual_dir, tmp_path):
+    entries = read_json(manual_dir / "valid.json")
+    missing = manual_dir / "images" / entries[-1]["image"]
+    missing.unlink()
+    index = next(i for i, e in enumerate(entries) if e["image"] == entries[-1]["image"])
+    with pytest.raises(ImageError) as info:
+        build(manual_dir, tmp_path / "data")
+    assert str(info.value) == (
+        f"{missing} (used by {manual_dir / 'valid.json'}, entry {index}): image file not found"
+    )
+    assert leftovers(tmp_path / "data") == []  # no version folder, no incomplete.* folder
+
+
+def test_truncated_image_stops_the_build(manual_dir, tmp_path):
+    entries = read_json(manual_dir / "train.json")
+    path = manual_dir / "images" / entries[0]["image"]
+    path.write_bytes(path.read_bytes()[:-300])
+    with pytest.raises(ImageError, match=rf"{path.name} \(used by .*train.json, entry 0\): cannot be decoded"):
+        build(manual_dir, tmp_path / "data")
+    assert leftovers(tmp_path / "data") == []
+
+
+def test_annotation_pointing_outside_is_refused_before_any_image_is_read(manual_dir, tmp_path):
+    secret = manual_dir / "outside.jpg"
+    secret.write_bytes((manual_dir / "images").joinpath(read_json(manual_dir / "train.json")[0]["image"]).read_bytes())
+    entries = read_json(manual_dir / "valid.json")
+    entries[1]["image"] = "../outside.jpg"
+    write_json(manual_dir / "valid.json", entries)
+    with pytest.raises(AnnotationError, match=r"valid.json, entry 1: 'image' must be a path relative"):
+        build(manual_dir, tmp_path / "data")
+    assert leftovers(tmp_path / "data") == []
