@@ -71,14 +71,16 @@ def _parse_entry(entry: Any, source: str, index: int, per_image: dict[str, int])
     missing = [key for key in REQUIRED_KEYS if key not in entry]
     if missing:
         raise AnnotationError(
-            source, index, f"missing key(s) {', '.join(map(repr, missing))}; "
-            f"every entry needs {', '.join(REQUIRED_KEYS)}"
+            source,
+            index,
+            f"missing key(s) {', '.join(map(repr, missing))}; "
+            f"every entry needs {', '.join(REQUIRED_KEYS)}",
         )
     image = check_image_name(entry["image"], source, index)
-    joints = _sequence(entry["joints"], NUM_JOINTS, "joints", f"{NUM_JOINTS} [x, y] pairs", source, index)
-    points = tuple(
-        _pair(joint, f"joints[{i}]", source, index) for i, joint in enumerate(joints)
+    joints = _sequence(
+        entry["joints"], NUM_JOINTS, "joints", f"{NUM_JOINTS} [x, y] pairs", source, index
     )
+    points = tuple(_pair(joint, f"joints[{i}]", source, index) for i, joint in enumerate(joints))
     flags = _sequence(
         entry["joints_vis"], NUM_JOINTS, "joints_vis", f"{NUM_JOINTS} flags (0 or 1)", source, index
     )
@@ -100,7 +102,9 @@ def _parse_entry(entry: Any, source: str, index: int, per_image: dict[str, int])
 
 def _sequence(value: Any, length: int, name: str, expected: str, source: str, index: int) -> list:
     if not isinstance(value, list):
-        raise AnnotationError(source, index, f"'{name}' must be a list of {expected}, got {_kind(value)}")
+        raise AnnotationError(
+            source, index, f"'{name}' must be a list of {expected}, got {_kind(value)}"
+        )
     if len(value) != length:
         raise AnnotationError(
             source, index, f"'{name}' must be a list of {expected}, got {len(value)} items"
@@ -111,8 +115,12 @@ def _sequence(value: Any, length: int, name: str, expected: str, source: str, in
 def _pair(value: Any, name: str, source: str, index: int) -> tuple[float, float]:
     if not isinstance(value, list) or len(value) != 2:
         got = f"{len(value)} items" if isinstance(value, list) else _kind(value)
-        raise AnnotationError(source, index, f"'{name}' must be a list [x, y] of 2 numbers, got {got}")
-    return _number(value[0], f"{name}[0]", source, index), _number(value[1], f"{name}[1]", source, index)
+        raise AnnotationError(
+            source, index, f"'{name}' must be a list [x, y] of 2 numbers, got {got}"
+        )
+    return _number(value[0], f"{name}[0]", source, index), _number(
+        value[1], f"{name}[1]", source, index
+    )
 
 
 def _number(value: Any, name: str, source: str, index: int) -> float:
@@ -131,7 +139,13 @@ def _flag(value: Any, name: str, source: str, index: int) -> bool:
 
 def _kind(value: Any) -> str:
     """Names a JSON value's type the way the JSON spec does, for error messages."""
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }
     if type(value) in names:
         return f"{names[type(value)]} ({_short(value)})"
     if isinstance(value, (int, float)):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 
+from etils import epath
+
 from mpii_pose import __version__
-from mpii_pose.errors import MpiiPoseError
+from mpii_pose.errors import ManualDirError, MpiiPoseError
 from mpii_pose.sample import SAMPLE_DIR
 
 _EPILOG = """\
@@ -95,15 +99,24 @@ def build(args: argparse.Namespace) -> int:
         tfds.disable_progress_bar()
     builder = Builder(data_dir=args.data_dir, file_format=args.file_format)
     if builder.is_prepared() and not args.overwrite:
-        print(f"mpii_pose {builder.version} is already built in {builder.data_dir}; "
-              "nothing written (use --overwrite to rebuild).")
+        print(
+            f"mpii_pose {builder.version} is already built in {builder.data_dir}; "
+            "nothing written (use --overwrite to rebuild)."
+        )
         return 0
     manual_dir = str(SAMPLE_DIR) if args.sample else args.manual_dir
+    if manual_dir is not None and not epath.Path(manual_dir).is_dir():
+        raise ManualDirError(
+            f"manual directory {manual_dir} does not exist.\n"
+            + textwrap.dedent(Builder.MANUAL_DOWNLOAD_INSTRUCTIONS)
+        )
     mode = tfds.download.GenerateMode
     config = tfds.download.DownloadConfig(
         manual_dir=manual_dir,
         max_examples_per_split=args.max_examples_per_split,
-        download_mode=mode.REUSE_CACHE_IF_EXISTS if args.overwrite else mode.REUSE_DATASET_IF_EXISTS,
+        download_mode=mode.REUSE_CACHE_IF_EXISTS
+        if args.overwrite
+        else mode.REUSE_DATASET_IF_EXISTS,
     )
     start = time.perf_counter()
     builder.download_and_prepare(download_config=config)
@@ -121,12 +134,15 @@ def summary(builder, seconds: float) -> str:
             f"{split.num_bytes / 2**20:9.1f} MiB"
         )
     data_dir = builder.data_dir_root
-    lines.append(f"Load it: import mpii_pose; tfds.load('mpii_pose', data_dir='{data_dir}', split='train')")
+    lines.append(
+        f"Load it: import mpii_pose; tfds.load('mpii_pose', data_dir='{data_dir}', split='train')"
+    )
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     try:
         return build(args)
     except MpiiPoseError as err:

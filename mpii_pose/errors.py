@@ -32,6 +32,4 @@ class ImageError(MpiiPoseError):
         self.message = message
 
     def __str__(self) -> str:
-        return (
-            f"{self.image_path} (used by {self.annotation_path}, entry {self.index}): {self.message}"
-        )
+        return f"{self.image_path} (used by {self.annotation_path}, entry {self.index}): {self.message}"

@@ -49,7 +49,12 @@ def jpeg_frame(data: bytes) -> tuple[int, int, int] | None:
 def is_stored_verbatim(data: bytes) -> bool:
     """True when `data` is a complete 8-bit, 3-channel baseline or progressive JPEG."""
     frame = jpeg_frame(data)
-    return frame is not None and frame[0] in _KEPT_FRAMES and frame[1:] == (8, 3) and data.endswith(_EOI)
+    return (
+        frame is not None
+        and frame[0] in _KEPT_FRAMES
+        and frame[1:] == (8, 3)
+        and data.endswith(_EOI)
+    )
 
 
 def to_rgb_jpeg(data: bytes) -> bytes:

@@ -20,9 +20,22 @@ SAMPLE_DIR = Path(__file__).parent / "dummy_data"
 IMAGE_SIZE = (320, 240)
 # Standing figure, (x, y) in units of body height around the pelvis; the person's right is image left.
 _TEMPLATE: tuple[tuple[float, float], ...] = (
-    (-0.10, 0.50), (-0.09, 0.27), (-0.08, 0.03), (0.08, 0.03), (0.09, 0.27), (0.10, 0.50),
-    (0.00, 0.00), (0.00, -0.28), (0.00, -0.33), (0.00, -0.50),
-    (-0.26, -0.02), (-0.21, -0.15), (-0.12, -0.28), (0.12, -0.28), (0.21, -0.15), (0.26, -0.02),
+    (-0.10, 0.50),
+    (-0.09, 0.27),
+    (-0.08, 0.03),
+    (0.08, 0.03),
+    (0.09, 0.27),
+    (0.10, 0.50),
+    (0.00, 0.00),
+    (0.00, -0.28),
+    (0.00, -0.33),
+    (0.00, -0.50),
+    (-0.26, -0.02),
+    (-0.21, -0.15),
+    (-0.12, -0.28),
+    (0.12, -0.28),
+    (0.21, -0.15),
+    (0.26, -0.02),
 )
 _SIDE_COLOURS = {"right": (230, 60, 40), "left": (40, 110, 230), "centre": (40, 170, 60)}
 # Image kinds a real MPII copy contains besides RGB baseline JPEGs, by train image position.
@@ -55,15 +68,28 @@ def _background(rng: random.Random) -> Image.Image:
     return image
 
 
-def draw_person(draw: ImageDraw.ImageDraw, joints: list[list[float]], labelled: list[int]) -> None:
-    """Draws limbs between labelled joints (coloured by side) and a dot on each labelled joint."""
-    pixel = [(x - 1, y - 1) for x, y in joints]  # 1-based annotation to 0-based pixel
-    for a, b, side in LIMBS:
-        if labelled[a] and labelled[b]:
-            draw.line((pixel[a], pixel[b]), fill=_SIDE_COLOURS[side], width=3)
-    for (x, y), flag in zip(pixel, labelled):
-        if flag:
-            draw.ellipse((x - 2.5, y - 2.5, x + 2.5, y + 2.5), fill=(255, 255, 255), outline=(0, 0, 0))
+def draw_people(draw: ImageDraw.ImageDraw, people: list[tuple[list, list]]) -> None:
+    """Draws every person's limbs (coloured by side), then a white dot on each labelled joint.
+
+    `people` holds (joints, labelled) pairs; joints are 1-based, as in the annotations.
+    """
+    pixels = [[(x - 1, y - 1) for x, y in joints] for joints, _ in people]
+    for points, (_, labelled) in zip(pixels, people, strict=True):
+        for a, b, side in LIMBS:
+            if labelled[a] and labelled[b]:
+                draw.line((points[a], points[b]), fill=_SIDE_COLOURS[side], width=3)
+    dots = [
+        p
+        for points, (_, flags) in zip(pixels, people, strict=True)
+        for p, f in zip(points, flags, strict=True)
+        if f
+    ]
+    for radius, colour in (
+        (3.5, (0, 0, 0)),
+        (2.5, (255, 255, 255)),
+    ):  # rims first, so none hides a dot
+        for x, y in dots:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
 
 
 def _save(image: Image.Image, path: Path, kind: str) -> None:
@@ -89,8 +115,7 @@ def _image(
 
     `head_top_y` places the first figure's labelled head top there, e.g. above the image.
     """
-    image = _background(rng)
-    draw = ImageDraw.Draw(image)
+    people = []
     count = rng.choice((1, 2, 2, 3))
     slot = IMAGE_SIZE[0] / count
     for k in range(count):
@@ -105,20 +130,24 @@ def _image(
             labelled[j] = 0
         if k == 0 and head_top_y is not None:
             joints[9][1], labelled[9] = head_top_y, 1
-        draw_person(draw, joints, labelled)
+        people.append((joints, labelled))
         entries.append(
             {
                 "joints_vis": labelled,
-                "joints": [p if v else [-1.0, -1.0] for p, v in zip(joints, labelled)],
+                "joints": [p if v else [-1.0, -1.0] for p, v in zip(joints, labelled, strict=True)],
                 "image": name,
                 "scale": round(height / 200 * 1.1, 4),
                 "center": [float(round(cx)), float(round(cy + height * 0.05))],
             }
         )
+    image = _background(rng)
+    draw_people(ImageDraw.Draw(image), people)
     _save(image, images_dir / name, kind)
 
 
-def write_sample(out: Path, train_images: int = 16, validation_images: int = 6, seed: int = 0) -> Path:
+def write_sample(
+    out: Path, train_images: int = 16, validation_images: int = 6, seed: int = 0
+) -> Path:
     """Writes `images/`, `train.json` and `valid.json` under `out`; returns `out`."""
     rng = random.Random(seed)
     images_dir = Path(out) / "images"
@@ -139,7 +168,9 @@ def write_sample(out: Path, train_images: int = 16, validation_images: int = 6, 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="folder to write images/, train.json, valid.json into")
+    parser.add_argument(
+        "out", type=Path, help="folder to write images/, train.json, valid.json into"
+    )
     parser.add_argument("--train_images", type=int, default=16)
     parser.add_argument("--validation_images", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)

@@ -37,7 +37,9 @@ def test_values_are_kept_exactly_as_in_the_json():
 
 
 def test_indices_count_entries_and_persons_per_image():
-    persons = parse([entry(image="a.jpg"), entry(image="a.jpg"), entry(image="b.jpg"), entry(image="a.jpg")])
+    persons = parse(
+        [entry(image="a.jpg"), entry(image="a.jpg"), entry(image="b.jpg"), entry(image="a.jpg")]
+    )
     assert [p.annotation_index for p in persons] == [0, 1, 2, 3]
     assert [p.person_index for p in persons] == [0, 1, 0, 2]
 
@@ -51,7 +53,10 @@ def test_labelled_flag_accepts_booleans_and_integral_numbers():
     "text, expected",
     [
         ("{not json", "/m/train.json: not valid JSON"),
-        ('{"image": "a.jpg"}', "/m/train.json: expected a JSON list of person entries, got an object"),
+        (
+            '{"image": "a.jpg"}',
+            "/m/train.json: expected a JSON list of person entries, got an object",
+        ),
         ("[1]", "/m/train.json, entry 0: expected a JSON object, got the number 1"),
     ],
 )
@@ -65,12 +70,21 @@ def test_file_level_errors_name_the_file(text, expected):
     [
         ({"scale": None}, "'scale' must be a number, got null"),
         ({"joints": [[1, 2]] * 15}, "'joints' must be a list of 16 [x, y] pairs, got 15 items"),
-        ({"joints": [[1, 2]] * 15 + [[1, 2, 3]]}, "'joints[15]' must be a list [x, y] of 2 numbers, got 3 items"),
+        (
+            {"joints": [[1, 2]] * 15 + [[1, 2, 3]]},
+            "'joints[15]' must be a list [x, y] of 2 numbers, got 3 items",
+        ),
         ({"joints": [[1, 2]] * 15 + [[1, "2"]]}, "'joints[15][1]' must be a number, got a string"),
-        ({"joints": [[1, 2]] * 15 + [[float("nan"), 2]]}, "'joints[15][0]' must be a finite number, got nan"),
+        (
+            {"joints": [[1, 2]] * 15 + [[float("nan"), 2]]},
+            "'joints[15][0]' must be a finite number, got nan",
+        ),
         ({"center": [1, float("inf")]}, "'center[1]' must be a finite number, got inf"),
         ({"center": 5}, "'center' must be a list [x, y] of 2 numbers, got the number 5"),
-        ({"joints_vis": [1] * 17}, "'joints_vis' must be a list of 16 flags (0 or 1), got 17 items"),
+        (
+            {"joints_vis": [1] * 17},
+            "'joints_vis' must be a list of 16 flags (0 or 1), got 17 items",
+        ),
         ({"joints_vis": [1] * 15 + [2]}, "'joints_vis[15]' must be 0 or 1, got 2"),
         ({"scale": 0}, "'scale' must be positive, got 0.0"),
         ({"scale": True}, "'scale' must be a number, got a boolean"),
@@ -94,7 +108,8 @@ def test_missing_keys_are_all_listed():
 
 
 @pytest.mark.parametrize(
-    "name", ["/etc/passwd", "../secret.jpg", "sub/../../x.jpg", "..", "C:/x.jpg", "a\\..\\b.jpg", ""]
+    "name",
+    ["/etc/passwd", "../secret.jpg", "sub/../../x.jpg", "..", "C:/x.jpg", "a\\..\\b.jpg", ""],
 )
 def test_image_paths_outside_the_images_folder_are_refused(name):
     with pytest.raises(AnnotationError, match="entry 0: 'image' must be"):

@@ -28,7 +28,9 @@ def build(manual_dir: Path, data_dir: Path, **config) -> tfds.core.DatasetBuilde
 def leftovers(data_dir: Path) -> list[str]:
     """What a build left of the dataset (TFDS also makes an empty downloads/ folder)."""
     dataset = data_dir / "mpii_pose"
-    return sorted(str(p.relative_to(data_dir)) for p in dataset.rglob("*")) if dataset.exists() else []
+    return (
+        sorted(str(p.relative_to(data_dir)) for p in dataset.rglob("*")) if dataset.exists() else []
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,10 @@ def built(tmp_path_factory):
 
 def test_splits_have_64_and_8_shards_with_tfds_boundaries(built):
     manual, builder = built
-    for split, annotations, shards in (("train", "train.json", 64), ("validation", "valid.json", 8)):
+    for split, annotations, shards in (
+        ("train", "train.json", 64),
+        ("validation", "valid.json", 8),
+    ):
         n = len(read_json(manual / annotations))
         info = builder.info.splits[split]
         assert n > shards
@@ -52,7 +57,9 @@ def test_splits_have_64_and_8_shards_with_tfds_boundaries(built):
         assert len(files) == shards
 
 
-@pytest.mark.parametrize("split, annotations", [("train", "train.json"), ("validation", "valid.json")])
+@pytest.mark.parametrize(
+    "split, annotations", [("train", "train.json"), ("validation", "valid.json")]
+)
 def test_every_example_matches_its_json_entry_and_image(built, split, annotations):
     manual, builder = built
     entries = read_json(manual / annotations)
@@ -99,14 +106,20 @@ def test_max_examples_per_split_keeps_the_first_entries(manual_dir, tmp_path):
     builder = build(manual_dir, tmp_path / "data", max_examples_per_split=4)
     for split in ("train", "validation"):
         assert builder.info.splits[split].shard_lengths == [1, 1, 1, 1]
-        indices = {int(ex["annotation_index"]) for ex in tfds.as_numpy(builder.as_dataset(split=split))}
+        indices = {
+            int(ex["annotation_index"]) for ex in tfds.as_numpy(builder.as_dataset(split=split))
+        }
         assert indices == {0, 1, 2, 3}
 
 
 def test_array_record_build_gives_random_access(manual_dir, tmp_path):
     builder = build(manual_dir, tmp_path / "data", file_format="array_record")
     source = tfds.data_source("mpii_pose", data_dir=str(tmp_path / "data"), split="train")
-    assert len(source) == builder.info.splits["train"].num_examples == len(read_json(manual_dir / "train.json"))
+    assert (
+        len(source)
+        == builder.info.splits["train"].num_examples
+        == len(read_json(manual_dir / "train.json"))
+    )
     assert source[len(source) - 1]["joints"].shape == (16, 2)
 
 
@@ -127,17 +140,25 @@ def test_truncated_image_stops_the_build(manual_dir, tmp_path):
     entries = read_json(manual_dir / "train.json")
     path = manual_dir / "images" / entries[0]["image"]
     path.write_bytes(path.read_bytes()[:-300])
-    with pytest.raises(ImageError, match=rf"{path.name} \(used by .*train.json, entry 0\): cannot be decoded"):
+    with pytest.raises(
+        ImageError, match=rf"{path.name} \(used by .*train.json, entry 0\): cannot be decoded"
+    ):
         build(manual_dir, tmp_path / "data")
     assert leftovers(tmp_path / "data") == []
 
 
 def test_annotation_pointing_outside_is_refused_before_any_image_is_read(manual_dir, tmp_path):
     secret = manual_dir / "outside.jpg"
-    secret.write_bytes((manual_dir / "images").joinpath(read_json(manual_dir / "train.json")[0]["image"]).read_bytes())
+    secret.write_bytes(
+        (manual_dir / "images")
+        .joinpath(read_json(manual_dir / "train.json")[0]["image"])
+        .read_bytes()
+    )
     entries = read_json(manual_dir / "valid.json")
     entries[1]["image"] = "../outside.jpg"
     write_json(manual_dir / "valid.json", entries)
-    with pytest.raises(AnnotationError, match=r"valid.json, entry 1: 'image' must be a path relative"):
+    with pytest.raises(
+        AnnotationError, match=r"valid.json, entry 1: 'image' must be a path relative"
+    ):
         build(manual_dir, tmp_path / "data")
     assert leftovers(tmp_path / "data") == []

@@ -39,7 +39,15 @@ def test_rgb_jpeg_with_trailing_bytes_is_kept_after_a_full_decode():
 
 @pytest.mark.parametrize(
     "mode, fmt",
-    [("L", "JPEG"), ("CMYK", "JPEG"), ("RGB", "PNG"), ("RGBA", "PNG"), ("P", "GIF"), ("RGB", "BMP"), ("L", "PNG")],
+    [
+        ("L", "JPEG"),
+        ("CMYK", "JPEG"),
+        ("RGB", "PNG"),
+        ("RGBA", "PNG"),
+        ("P", "GIF"),
+        ("RGB", "BMP"),
+        ("L", "PNG"),
+    ],
 )
 def test_other_images_become_rgb_jpeg_with_the_same_size(mode, fmt):
     data = encode(mode, fmt)

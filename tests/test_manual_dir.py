@@ -49,7 +49,9 @@ def test_missing_annotations_say_where_they_were_looked_for(manual_dir):
 def test_two_candidates_for_a_split_are_refused(manual_dir):
     (manual_dir / "annot").mkdir()
     shutil.copy(manual_dir / "train.json", manual_dir / "annot" / "mpii_train.json")
-    with pytest.raises(ManualDirError, match="several train annotation files: .*train.json, .*mpii_train.json"):
+    with pytest.raises(
+        ManualDirError, match="several train annotation files: .*train.json, .*mpii_train.json"
+    ):
         load_sources(manual_dir)
 
 
