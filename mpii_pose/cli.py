@@ -8,12 +8,16 @@ import sys
 import textwrap
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from etils import epath
 
 from mpii_pose import __version__
 from mpii_pose.errors import ManualDirError, MpiiPoseError
 from mpii_pose.sample import SAMPLE_DIR
+
+if TYPE_CHECKING:
+    from mpii_pose.mpii_pose_dataset_builder import Builder
 
 _EPILOG = """\
 examples:
@@ -125,7 +129,7 @@ def build(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary(builder, seconds: float) -> str:
+def summary(builder: Builder, seconds: float) -> str:
     """A few lines saying what was built, where, and how to load it."""
     lines = [f"Built mpii_pose {builder.version} in {builder.data_dir} ({seconds:.1f} s)"]
     for name, split in builder.info.splits.items():

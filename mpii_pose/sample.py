@@ -51,11 +51,11 @@ def _figure(rng: random.Random, cx: float, cy: float, height: float) -> list[lis
         elif i in (0, 1, 4, 5):
             x += rng.uniform(-0.04, 0.04)
         points.append([cx + x * height + 1, cy + y * height + 1])
-    for i in (0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15):
-        points[i] = [float(round(v)) for v in points[i]]  # MPII: whole pixels except neck and head
-    points[8] = [round(v, 4) for v in points[8]]
-    points[9] = [round(v, 4) for v in points[9]]
-    return points
+    # Like MPII: whole pixels, except sub-pixel upper neck (8) and head top (9).
+    return [
+        [round(v, 4) for v in p] if i in (8, 9) else [float(round(v)) for v in p]
+        for i, p in enumerate(points)
+    ]
 
 
 def _background(rng: random.Random) -> Image.Image:
