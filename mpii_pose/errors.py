@@ -33,3 +33,7 @@ class ImageError(MpiiPoseError):
 
     def __str__(self) -> str:
         return f"{self.image_path} (used by {self.annotation_path}, entry {self.index}): {self.message}"
+
+
+class IncompleteBuildError(MpiiPoseError):
+    """What was written differs from the plan: a shard is missing, short or corrupt."""

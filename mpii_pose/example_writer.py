@@ -11,12 +11,12 @@ from collections.abc import Iterable, Iterator
 
 from etils import epath
 from tensorflow_datasets.core import writer as writer_lib
-from tensorflow_datasets.core.utils.lazy_imports_utils import tensorflow as tf
+from tensorflow_datasets.proto import tf_example_pb2
 
 
 def canonical_records(records: Iterable[tuple[object, bytes]]) -> Iterator[tuple[object, bytes]]:
     """Re-serialises each (key, serialized tf.train.Example) with sorted feature-map keys."""
-    parse = tf.train.Example.FromString
+    parse = tf_example_pb2.Example.FromString
     for key, record in records:
         yield key, parse(record).SerializeToString(deterministic=True)
 

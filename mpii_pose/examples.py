@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from etils import epath
 
 from mpii_pose.annotations import Person
 from mpii_pose.errors import ImageError
@@ -32,10 +33,10 @@ def to_example(person: Person, image: bytes) -> dict[str, Any]:
     }
 
 
-def load_image(source: SplitSource, person: Person) -> bytes:
+def load_image(images_dir: epath.PathLike, annotation_file: str, person: Person) -> bytes:
     """Reads and normalises the image of `person`; errors name the image and the entry."""
-    path = source.images_dir / person.image
-    where = (str(path), str(source.annotation_file), person.annotation_index)
+    path = epath.Path(images_dir) / person.image
+    where = (str(path), str(annotation_file), person.annotation_index)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -48,10 +49,18 @@ def load_image(source: SplitSource, person: Person) -> bytes:
         raise ImageError(*where, str(err)) from None
 
 
+def keyed_example(
+    person: Person, images_dir: str, annotation_file: str
+) -> tuple[int, dict[str, Any]]:
+    """The (key, example) pair of one person, reading its image."""
+    return example_key(person), to_example(person, load_image(images_dir, annotation_file, person))
+
+
 def generate_examples(source: SplitSource) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yields every person of `source` in file order, reading an image once for a run of its persons."""
     image_name, image = None, b""
     for person in source.persons:
         if person.image != image_name:
-            image_name, image = person.image, load_image(source, person)
+            image_name = person.image
+            image = load_image(source.images_dir, str(source.annotation_file), person)
         yield example_key(person), to_example(person, image)

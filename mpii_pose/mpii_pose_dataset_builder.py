@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core import file_adapters
 from tensorflow_datasets.core import split_builder as split_builder_lib
 from tensorflow_datasets.core import splits as splits_lib
+from tensorflow_datasets.core import utils as tfds_utils
 
-from mpii_pose import examples, manual_dir
+from mpii_pose import checks, examples, manual_dir, planning
+from mpii_pose.engines import Engine
 from mpii_pose.example_writer import DeterministicExampleWriter
+from mpii_pose.features import feature_spec
 from mpii_pose.sharding import SplitShardConfig
-from mpii_pose.skeleton import NUM_JOINTS
 
 _HOMEPAGE = "http://human-pose.mpi-inf.mpg.de/"
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
-    """MPII Human Pose, one example per annotated person; splits `train` and `validation`."""
+    """MPII Human Pose, one example per annotated person; splits `train` and `validation`.
+
+    Without an engine, TFDS's own writer (or TFDS's Beam writer, given Beam options) writes the
+    shards; with one (`mpii-pose build --engine ...`), the engine runs the shard plan. Either way
+    the shard files are counted against the annotations before TFDS commits the build.
+    """
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {
@@ -46,49 +53,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         manual_dir/annot/valid.json
     """
 
+    def __init__(self, *, engine: Engine | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.engine = engine
+
     def _info(self) -> tfds.core.DatasetInfo:
-        return self.dataset_info_from_configs(
-            features=tfds.features.FeaturesDict(
-                {
-                    "image": tfds.features.Image(
-                        shape=(None, None, 3),
-                        encoding_format="jpeg",
-                        doc="The whole MPII image, RGB JPEG.",
-                    ),
-                    "filename": tfds.features.Text(doc="Image path relative to images/."),
-                    "joints": tfds.features.Tensor(
-                        shape=(NUM_JOINTS, 2),
-                        dtype=np.float32,
-                        doc="(x, y) per joint in MPII order, MATLAB 1-based pixels as in the "
-                        "JSON; [-1, -1] when not labelled.",
-                    ),
-                    "visibility": tfds.features.Tensor(
-                        shape=(NUM_JOINTS,),
-                        dtype=np.bool_,
-                        doc="The JSON's joints_vis: True when the joint is labelled (occluded "
-                        "joints included), False when missing.",
-                    ),
-                    "center": tfds.features.Tensor(
-                        shape=(2,),
-                        dtype=np.float32,
-                        doc="MPII objpos (x, y): a rough body position, 1-based pixels.",
-                    ),
-                    "scale": tfds.features.Scalar(
-                        dtype=np.float32, doc="MPII scale: person height is about 200 * scale px."
-                    ),
-                    "annotation_index": tfds.features.Scalar(
-                        dtype=np.int64, doc="Position of the person's entry in its JSON, from 0."
-                    ),
-                    "person_index": tfds.features.Scalar(
-                        dtype=np.int32,
-                        doc="Position among the persons of the same image in the JSON, from 0.",
-                    ),
-                }
-            ),
-            homepage=_HOMEPAGE,
-        )
+        return self.dataset_info_from_configs(features=feature_spec(), homepage=_HOMEPAGE)
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        """TFDS's split API; the build itself goes through `_download_and_prepare`'s plan."""
         sources = manual_dir.load_sources(dl_manager.manual_dir)
         return {split: self._generate_examples(source) for split, source in sources.items()}
 
@@ -99,28 +72,104 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return DeterministicExampleWriter(file_format=self.info.file_format)
 
     def _download_and_prepare(self, dl_manager, download_config) -> None:
-        """Writes each split with its own shard count (TFDS's `num_shards` applies to all splits)."""
+        """Plans every split, writes it with the engine or TFDS's writer, counts, then records it."""
         if download_config.max_examples_per_split == 0:
             return
-        split_infos = []
-        for split, generator in self._split_generators(dl_manager).items():
-            split_builder = split_builder_lib.SplitBuilder(
-                split_dict=self.info.splits,
-                features=self.info.features,
-                dataset_size=self.info.dataset_size,
-                max_examples_per_split=download_config.max_examples_per_split,
-                beam_options=download_config.beam_options,
-                beam_runner=download_config.beam_runner,
-                shard_config=SplitShardConfig(num_shards=download_config.num_shards, split=split),
-                example_writer=self._example_writer(),
-                ignore_duplicates=download_config.ignore_duplicates,
+        sources = manual_dir.load_sources(dl_manager.manual_dir)
+        plans = [
+            planning.plan_split(
+                source, download_config.max_examples_per_split, download_config.num_shards
             )
+            for source in sources.values()
+        ]
+        if self.engine is None:
+            split_infos = [self._write_with_tfds(plan, download_config) for plan in plans]
+            for plan, info in zip(plans, split_infos, strict=True):
+                checks.verify_split(
+                    plan.split,
+                    info.filepaths,
+                    info.shard_lengths,
+                    len(plan.persons),
+                    self.info.file_format,
+                )
+        else:
+            split_infos = self._write_with_engine(plans)
+        self.info.set_splits(splits_lib.SplitDict(split_infos))
+
+    def _write_with_tfds(self, plan: planning.SplitPlan, download_config) -> splits_lib.SplitInfo:
+        """One TFDS split writer per split, so that each split gets its own shard count."""
+        use_beam = download_config.beam_options is not None or download_config.beam_runner
+        split_builder = split_builder_lib.SplitBuilder(
+            split_dict=self.info.splits,
+            features=self.info.features,
+            dataset_size=self.info.dataset_size,
+            max_examples_per_split=download_config.max_examples_per_split,
+            beam_options=download_config.beam_options,
+            beam_runner=download_config.beam_runner,
+            shard_config=SplitShardConfig(num_shards=download_config.num_shards, split=plan.split),
+            example_writer=self._example_writer(),
+            ignore_duplicates=download_config.ignore_duplicates,
+        )
+        with split_builder.maybe_beam_pipeline():
             future = split_builder.submit_split_generation(
-                split_name=split,
-                generator=generator,
-                filename_template=self._get_filename_template(split_name=split),
+                split_name=plan.split,
+                generator=_beam_examples(plan.source)
+                if use_beam
+                else self._generate_examples(plan.source),
+                filename_template=self._get_filename_template(split_name=plan.split),
                 disable_shuffling=self.info.disable_shuffling,
                 nondeterministic_order=download_config.nondeterministic_order,
             )
-            split_infos.append(future.result())
-        self.info.set_splits(splits_lib.SplitDict(split_infos))
+        return future.result()
+
+    def _write_with_engine(self, plans: list[planning.SplitPlan]) -> list[splits_lib.SplitInfo]:
+        """Runs every shard write with the engine, then counts each shard file against the plan."""
+        if self.info.file_format != file_adapters.FileFormat.TFRECORD:
+            raise ValueError(
+                f"the {self.engine.name} engine writes tfrecord shards; "
+                f"build {self.info.file_format.value} with TFDS's writer (no engine)"
+            )
+        templates = {plan.split: self._get_filename_template(plan.split) for plan in plans}
+        tasks = [
+            task
+            for plan in plans
+            for task in planning.shard_tasks(
+                plan,
+                [str(p) for p in templates[plan.split].sharded_filepaths(len(plan.shard_lengths))],
+            )
+        ]
+        total = sum(len(plan.persons) for plan in plans)
+        with tfds_utils.tqdm(
+            total=total, desc=f"Writing shards ({self.engine.name})", unit=" examples"
+        ) as progress:
+            self.engine.run(tasks, progress)
+        split_infos = []
+        for plan in plans:
+            template = templates[plan.split]
+            num_bytes = checks.verify_split(
+                plan.split,
+                template.sharded_filepaths(len(plan.shard_lengths)),
+                plan.shard_lengths,
+                len(plan.persons),
+                self.info.file_format,
+            )
+            split_infos.append(
+                splits_lib.SplitInfo(
+                    name=plan.split,
+                    shard_lengths=list(plan.shard_lengths),
+                    num_bytes=num_bytes,
+                    filename_template=template,
+                )
+            )
+        return split_infos
+
+
+def _beam_examples(source: manual_dir.SplitSource):
+    """The split as a Beam PTransform, for TFDS's own Beam writer (`tfds build --beam_...`)."""
+    import apache_beam as beam
+
+    return beam.Create(source.persons) | beam.Map(
+        examples.keyed_example,
+        images_dir=str(source.images_dir),
+        annotation_file=str(source.annotation_file),
+    )

@@ -1,0 +1,17 @@
+"""The in-process engine: shard after shard, for small jobs and debugging."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mpii_pose.engines import Progress
+from mpii_pose.planning import ShardTask
+from mpii_pose.shard_writer import write_shard
+
+
+class LocalEngine:
+    name = "local"
+
+    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
+        for task in tasks:
+            progress.update(write_shard(task))

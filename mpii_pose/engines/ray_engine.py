@@ -1,0 +1,61 @@
+"""The Ray engine: one task per shard, on local cores or on an existing Ray cluster.
+
+On a cluster every node needs this package installed and must see the manual and data
+directories at the same paths (a shared file system or a bucket).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+from mpii_pose.engines import Progress
+from mpii_pose.planning import ShardTask
+from mpii_pose.shard_writer import write_shard
+
+
+class RayEngine:
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None):
+        self.workers = workers
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+
+    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
+        import ray
+
+        started = not ray.is_initialized()
+        if started:
+            local = {} if self.address else {"num_cpus": self.workers or os.cpu_count()}
+            ray.init(
+                address=self.address,
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                **local,
+            )
+        try:
+            self._run(ray, tasks, progress)
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _run(self, ray, tasks: Sequence[ShardTask], progress: Progress) -> None:
+        remote_write = ray.remote(num_cpus=1)(write_shard)
+        waiting = list(reversed(tasks))
+        running: dict = {}
+        limit = self.workers or len(tasks)
+        try:
+            while waiting or running:
+                while waiting and len(running) < limit:
+                    task = waiting.pop()
+                    running[remote_write.remote(task)] = task
+                (done,), _ = ray.wait(list(running), num_returns=1)
+                del running[done]
+                try:
+                    progress.update(ray.get(done))
+                except ray.exceptions.RayTaskError as err:
+                    raise err.cause from None
+        finally:
+            for ref in running:
+                ray.cancel(ref, force=True)

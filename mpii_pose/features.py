@@ -1,0 +1,49 @@
+"""The feature spec of an mpii_pose example, shared by the builder and every shard writer."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from mpii_pose.skeleton import NUM_JOINTS
+
+
+def feature_spec() -> tfds.features.FeaturesDict:
+    """The features of one example (one annotated person); see mpii_pose/README.md."""
+    return tfds.features.FeaturesDict(
+        {
+            "image": tfds.features.Image(
+                shape=(None, None, 3),
+                encoding_format="jpeg",
+                doc="The whole MPII image, RGB JPEG.",
+            ),
+            "filename": tfds.features.Text(doc="Image path relative to images/."),
+            "joints": tfds.features.Tensor(
+                shape=(NUM_JOINTS, 2),
+                dtype=np.float32,
+                doc="(x, y) per joint in MPII order, MATLAB 1-based pixels as in the "
+                "JSON; [-1, -1] when not labelled.",
+            ),
+            "visibility": tfds.features.Tensor(
+                shape=(NUM_JOINTS,),
+                dtype=np.bool_,
+                doc="The JSON's joints_vis: True when the joint is labelled (occluded "
+                "joints included), False when missing.",
+            ),
+            "center": tfds.features.Tensor(
+                shape=(2,),
+                dtype=np.float32,
+                doc="MPII objpos (x, y): a rough body position, 1-based pixels.",
+            ),
+            "scale": tfds.features.Scalar(
+                dtype=np.float32, doc="MPII scale: person height is about 200 * scale px."
+            ),
+            "annotation_index": tfds.features.Scalar(
+                dtype=np.int64, doc="Position of the person's entry in its JSON, from 0."
+            ),
+            "person_index": tfds.features.Scalar(
+                dtype=np.int32,
+                doc="Position among the persons of the same image in the JSON, from 0.",
+            ),
+        }
+    )

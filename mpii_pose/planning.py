@@ -1,0 +1,73 @@
+"""The shard plan: which persons go, in which order, into which shard, computed once per build.
+
+It reproduces `tfds build`: the first N entries when examples are capped, the order of TFDS's
+shuffler (md5 of the example key salted with the split name, ascending) and TFDS's shard
+boundaries. Pure: no file is read or written here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+from tensorflow_datasets.core import hashing
+from tensorflow_datasets.core.utils import shard_utils
+
+from mpii_pose.annotations import Person
+from mpii_pose.examples import example_key
+from mpii_pose.manual_dir import SplitSource
+from mpii_pose.sharding import shard_count
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardTask:
+    """One shard write: everything a worker needs, and no image bytes."""
+
+    split: str
+    index: int
+    path: str  # the shard file to write
+    images_dir: str
+    annotation_file: str
+    persons: tuple[Person, ...]  # in the order they are written
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitPlan:
+    """A split's persons in TFDS order and the number of persons in each shard."""
+
+    source: SplitSource
+    persons: tuple[Person, ...]
+    shard_lengths: tuple[int, ...]
+
+    @property
+    def split(self) -> str:
+        return self.source.split
+
+    def shards(self) -> list[tuple[Person, ...]]:
+        """The persons of each shard, in order."""
+        ends = itertools.accumulate(self.shard_lengths)
+        return [
+            self.persons[end - n : end] for n, end in zip(self.shard_lengths, ends, strict=True)
+        ]
+
+
+def plan_split(
+    source: SplitSource, max_examples: int | None = None, num_shards: int | None = None
+) -> SplitPlan:
+    """Orders the (first `max_examples`) persons of `source` as TFDS would and cuts them into shards."""
+    persons = source.persons[:max_examples] if max_examples else source.persons
+    hasher = hashing.Hasher(salt=source.split)
+    ordered = tuple(sorted(persons, key=lambda person: hasher.hash_key(example_key(person))))
+    count = shard_count(source.split, len(ordered), num_shards)
+    bounds = shard_utils.get_shard_boundaries(len(ordered), count)
+    lengths = tuple(end - start for start, end in zip([0, *bounds[:-1]], bounds, strict=True))
+    return SplitPlan(source, ordered, lengths)
+
+
+def shard_tasks(plan: SplitPlan, paths: list[str]) -> list[ShardTask]:
+    """One task per shard of `plan`, writing shard i to `paths[i]`."""
+    source = plan.source
+    return [
+        ShardTask(plan.split, i, path, str(source.images_dir), str(source.annotation_file), persons)
+        for i, (path, persons) in enumerate(zip(paths, plan.shards(), strict=True))
+    ]
