@@ -37,9 +37,9 @@ def parse_annotations(text: str, source: str) -> tuple[Person, ...]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise AnnotationError(source, None, f"not valid JSON ({err})") from None
+        raise AnnotationError.at(source, None, f"not valid JSON ({err})") from None
     if not isinstance(data, list):
-        raise AnnotationError(
+        raise AnnotationError.at(
             source, None, f"expected a JSON list of person entries, got {_kind(data)}"
         )
     persons: list[Person] = []
@@ -54,10 +54,10 @@ def parse_annotations(text: str, source: str) -> tuple[Person, ...]:
 def check_image_name(name: Any, source: str, index: int) -> str:
     """Returns `name` if it is a relative path inside the images folder; refuses anything else."""
     if not isinstance(name, str) or not name.strip():
-        raise AnnotationError(source, index, f"'image' must be a file name, got {_kind(name)}")
+        raise AnnotationError.at(source, index, f"'image' must be a file name, got {_kind(name)}")
     parts = name.split("/")
     if name.startswith("/") or "\\" in name or _DRIVE.match(name) or ".." in parts:
-        raise AnnotationError(
+        raise AnnotationError.at(
             source,
             index,
             f"'image' must be a path relative to the images folder, without '..', got {name!r}",
@@ -67,10 +67,10 @@ def check_image_name(name: Any, source: str, index: int) -> str:
 
 def _parse_entry(entry: Any, source: str, index: int, per_image: dict[str, int]) -> Person:
     if not isinstance(entry, dict):
-        raise AnnotationError(source, index, f"expected a JSON object, got {_kind(entry)}")
+        raise AnnotationError.at(source, index, f"expected a JSON object, got {_kind(entry)}")
     missing = [key for key in REQUIRED_KEYS if key not in entry]
     if missing:
-        raise AnnotationError(
+        raise AnnotationError.at(
             source,
             index,
             f"missing key(s) {', '.join(map(repr, missing))}; "
@@ -88,7 +88,7 @@ def _parse_entry(entry: Any, source: str, index: int, per_image: dict[str, int])
     center = _pair(entry["center"], "center", source, index)
     scale = _number(entry["scale"], "scale", source, index)
     if scale <= 0:
-        raise AnnotationError(source, index, f"'scale' must be positive, got {scale!r}")
+        raise AnnotationError.at(source, index, f"'scale' must be positive, got {scale!r}")
     return Person(
         annotation_index=index,
         person_index=per_image.get(image, 0),
@@ -102,11 +102,11 @@ def _parse_entry(entry: Any, source: str, index: int, per_image: dict[str, int])
 
 def _sequence(value: Any, length: int, name: str, expected: str, source: str, index: int) -> list:
     if not isinstance(value, list):
-        raise AnnotationError(
+        raise AnnotationError.at(
             source, index, f"'{name}' must be a list of {expected}, got {_kind(value)}"
         )
     if len(value) != length:
-        raise AnnotationError(
+        raise AnnotationError.at(
             source, index, f"'{name}' must be a list of {expected}, got {len(value)} items"
         )
     return value
@@ -115,7 +115,7 @@ def _sequence(value: Any, length: int, name: str, expected: str, source: str, in
 def _pair(value: Any, name: str, source: str, index: int) -> tuple[float, float]:
     if not isinstance(value, list) or len(value) != 2:
         got = f"{len(value)} items" if isinstance(value, list) else _kind(value)
-        raise AnnotationError(
+        raise AnnotationError.at(
             source, index, f"'{name}' must be a list [x, y] of 2 numbers, got {got}"
         )
     return _number(value[0], f"{name}[0]", source, index), _number(
@@ -125,16 +125,16 @@ def _pair(value: Any, name: str, source: str, index: int) -> tuple[float, float]
 
 def _number(value: Any, name: str, source: str, index: int) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AnnotationError(source, index, f"'{name}' must be a number, got {_kind(value)}")
+        raise AnnotationError.at(source, index, f"'{name}' must be a number, got {_kind(value)}")
     if not math.isfinite(value):
-        raise AnnotationError(source, index, f"'{name}' must be a finite number, got {value!r}")
+        raise AnnotationError.at(source, index, f"'{name}' must be a finite number, got {value!r}")
     return float(value)
 
 
 def _flag(value: Any, name: str, source: str, index: int) -> bool:
     if isinstance(value, (bool, int, float)) and value in (0, 1):
         return bool(value)
-    raise AnnotationError(source, index, f"'{name}' must be 0 or 1, got {value!r}")
+    raise AnnotationError.at(source, index, f"'{name}' must be 0 or 1, got {value!r}")
 
 
 def _kind(value: Any) -> str:

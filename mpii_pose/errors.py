@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class MpiiPoseError(Exception):
-    """Base class of every error mpii_pose raises about its input."""
+    """Base class of every error mpii_pose raises about its input.
+
+    `args[0]` is the whole message and the other args are the fields, so that pickling (Ray) and
+    Beam, which rebuilds an error from its args with a step name added to the message, keep both.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class ManualDirError(MpiiPoseError):
@@ -14,25 +21,31 @@ class ManualDirError(MpiiPoseError):
 class AnnotationError(MpiiPoseError):
     """An annotation file, or one entry in it, is not what the HRNet/mmpose format promises."""
 
-    def __init__(self, path: str, index: int | None, message: str):
-        super().__init__(path, index, message)
-        self.path, self.index, self.message = path, index, message
+    def __init__(self, message: str, path: str = "", index: int | None = None):
+        super().__init__(message, path, index)
+        self.path, self.index = path, index
 
-    def __str__(self) -> str:
-        where = self.path if self.index is None else f"{self.path}, entry {self.index}"
-        return f"{where}: {self.message}"
+    @classmethod
+    def at(cls, path: str, index: int | None, problem: str) -> AnnotationError:
+        """The error for `problem` in file `path`, at entry `index` (None: the whole file)."""
+        where = path if index is None else f"{path}, entry {index}"
+        return cls(f"{where}: {problem}", path, index)
 
 
 class ImageError(MpiiPoseError):
     """An image that an annotation entry uses is missing or cannot be decoded."""
 
-    def __init__(self, image_path: str, annotation_path: str, index: int, message: str):
-        super().__init__(image_path, annotation_path, index, message)
+    def __init__(
+        self, message: str, image_path: str = "", annotation_path: str = "", index: int = -1
+    ):
+        super().__init__(message, image_path, annotation_path, index)
         self.image_path, self.annotation_path, self.index = image_path, annotation_path, index
-        self.message = message
 
-    def __str__(self) -> str:
-        return f"{self.image_path} (used by {self.annotation_path}, entry {self.index}): {self.message}"
+    @classmethod
+    def at(cls, image_path: str, annotation_path: str, index: int, problem: str) -> ImageError:
+        """The error for `problem` with image `image_path`, used by entry `index` of a file."""
+        message = f"{image_path} (used by {annotation_path}, entry {index}): {problem}"
+        return cls(message, image_path, annotation_path, index)
 
 
 class IncompleteBuildError(MpiiPoseError):

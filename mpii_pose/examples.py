@@ -40,13 +40,13 @@ def load_image(images_dir: epath.PathLike, annotation_file: str, person: Person)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ImageError(*where, "image file not found") from None
+        raise ImageError.at(*where, "image file not found") from None
     except (IsADirectoryError, PermissionError) as err:
-        raise ImageError(*where, f"cannot be read ({err.strerror or err})") from None
+        raise ImageError.at(*where, f"cannot be read ({err.strerror or err})") from None
     try:
         return to_rgb_jpeg(data)
     except UnreadableImage as err:
-        raise ImageError(*where, str(err)) from None
+        raise ImageError.at(*where, str(err)) from None
 
 
 def keyed_example(

@@ -67,9 +67,9 @@ def load_sources(manual_dir: epath.PathLike) -> dict[str, SplitSource]:
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as err:
-            raise AnnotationError(str(path), None, f"not UTF-8 text ({err})") from None
+            raise AnnotationError.at(str(path), None, f"not UTF-8 text ({err})") from None
         persons = parse_annotations(text, str(path))
         if not persons:
-            raise AnnotationError(str(path), None, "holds no person entries")
+            raise AnnotationError.at(str(path), None, "holds no person entries")
         sources[split] = SplitSource(split, path, images_dir, persons)
     return sources

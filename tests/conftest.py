@@ -1,7 +1,10 @@
 """Shared fixtures: generated manual directories and a quiet TensorFlow."""
 
+import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,55 @@ def write_json(path: Path, data) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
     return path
+
+
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def run(args: list, cwd: Path = REPO, **kwargs) -> subprocess.CompletedProcess:
+    """Runs a command of this environment (mpii-pose, tfds, python), capturing its output."""
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        **kwargs,
+    )
+
+
+def checked(args: list, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    result = run(args, cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def digests(data_dir: Path) -> dict[str, str]:
+    """sha256 of every file of the built dataset, by name."""
+    folder = Path(data_dir) / "mpii_pose" / "1.0.0"
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def leftovers(data_dir: Path) -> list[str]:
+    """What a build left of the dataset (TFDS also makes an empty downloads/ folder)."""
+    dataset = Path(data_dir) / "mpii_pose"
+    return (
+        sorted(str(p.relative_to(data_dir)) for p in dataset.rglob("*")) if dataset.exists() else []
+    )
+
+
+@pytest.fixture(scope="session")
+def shard_data(tmp_path_factory) -> Path:
+    """A manual directory with more persons than shards (64 train, 8 validation) and odd images."""
+    return write_sample(tmp_path_factory.mktemp("shards") / "manual", 40, 6, seed=5)
+
+
+@pytest.fixture(scope="session")
+def reference(shard_data, tmp_path_factory) -> dict[str, str]:
+    """Digests of `tfds build` (TFDS's own writer, its own process) on `shard_data`."""
+    data_dir = tmp_path_factory.mktemp("reference")
+    checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+             "--manual_dir", shard_data, "--data_dir", data_dir])  # fmt: skip
+    return digests(data_dir)

@@ -124,6 +124,7 @@ def test_image_paths_inside_subfolders_are_allowed():
 def test_errors_survive_pickling_for_worker_processes():
     import pickle
 
-    err = AnnotationError(SOURCE, 4, "bad")
+    err = AnnotationError.at(SOURCE, 4, "bad")
     again = pickle.loads(pickle.dumps(err))
     assert str(again) == str(err) == "/m/train.json, entry 4: bad"
+    assert (again.path, again.index) == (SOURCE, 4)

@@ -14,7 +14,7 @@ import mpii_pose
 from mpii_pose.errors import AnnotationError, ImageError
 from mpii_pose.images import is_stored_verbatim
 from mpii_pose.sample import write_sample
-from tests.conftest import read_json, write_json
+from tests.conftest import leftovers, read_json, write_json
 
 
 def build(manual_dir: Path, data_dir: Path, **config) -> tfds.core.DatasetBuilder:
@@ -23,14 +23,6 @@ def build(manual_dir: Path, data_dir: Path, **config) -> tfds.core.DatasetBuilde
         download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir), **config)
     )
     return builder
-
-
-def leftovers(data_dir: Path) -> list[str]:
-    """What a build left of the dataset (TFDS also makes an empty downloads/ folder)."""
-    dataset = data_dir / "mpii_pose"
-    return (
-        sorted(str(p.relative_to(data_dir)) for p in dataset.rglob("*")) if dataset.exists() else []
-    )
 
 
 @pytest.fixture(scope="module")

@@ -1,37 +1,12 @@
 """The commands users run: `mpii-pose build`, `tfds build` both ways, and `import mpii_pose`."""
 
-import hashlib
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from mpii_pose.cli import main
 from mpii_pose.sample import SAMPLE_DIR
-from tests.conftest import REPO, read_json, write_json
-
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-
-
-def run(args: list, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(a) for a in args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600
-    )
-
-
-def checked(args: list, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    result = run(args, cwd)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
-def digests(data_dir: Path) -> dict[str, str]:
-    """sha256 of every file of the built dataset, by name."""
-    folder = data_dir / "mpii_pose" / "1.0.0"
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+from tests.conftest import BIN, REPO, checked, digests, read_json, run, write_json
 
 
 def test_import_loads_neither_tensorflow_nor_ray():
