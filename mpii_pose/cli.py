@@ -165,7 +165,8 @@ def build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     builder.download_and_prepare(download_config=config)
     if not args.quiet:
-        print(summary(builder, args.engine, time.perf_counter() - start))
+        where = engine.description if engine else "tfds (TFDS's writer)"
+        print(summary(builder, where, time.perf_counter() - start))
     return 0
 
 
@@ -181,8 +182,8 @@ def summary(builder: Builder, engine: str, seconds: float) -> str:
     examples = sum(split.num_examples for split in splits.values())
     mib = sum(split.num_bytes for split in splits.values()) / 2**20
     lines.append(
-        f"  engine {engine}: {seconds:.1f} s, {examples / seconds:.0f} examples/s, "
-        f"{mib / seconds:.1f} MiB/s"
+        f"  {seconds:.1f} s, {examples / seconds:.0f} examples/s, {mib / seconds:.1f} MiB/s "
+        f"(engine: {engine})"
     )
     data_dir = builder.data_dir_root
     lines.append(

@@ -36,16 +36,10 @@ BIN = Path(sys.executable).parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
-def run(args: list, cwd: Path = REPO, **kwargs) -> subprocess.CompletedProcess:
+def run(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.CompletedProcess:
     """Runs a command of this environment (mpii-pose, tfds, python), capturing its output."""
     return subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        **kwargs,
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
 
 

@@ -23,6 +23,7 @@ class Engine(Protocol):
     """Runs every shard write of a build; raises if any of them fails."""
 
     name: str
+    description: str  # for summaries: where the writes ran (complete once `run` returns)
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None: ...
 

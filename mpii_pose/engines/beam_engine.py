@@ -26,6 +26,7 @@ class BeamEngine:
 
     def __init__(self, pipeline_options: str | None = None):
         self.flags = pipeline_flags(pipeline_options)
+        self.description = "beam " + " ".join(self.flags)
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
         import apache_beam as beam

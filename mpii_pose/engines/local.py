@@ -11,6 +11,7 @@ from mpii_pose.shard_writer import write_shard
 
 class LocalEngine:
     name = "local"
+    description = "local"
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
         for task in tasks:

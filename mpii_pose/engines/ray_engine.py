@@ -21,6 +21,7 @@ class RayEngine:
     def __init__(self, workers: int | None = None, address: str | None = None):
         self.workers = workers
         self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.description = "ray"
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
         import ray
@@ -34,6 +35,9 @@ class RayEngine:
                 logging_level=logging.WARNING,
                 **local,
             )
+        context = ray.get_runtime_context()
+        where = f"cluster {context.gcs_address}" if self.address else "local Ray"
+        self.description = f"ray on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"
         try:
             self._run(ray, tasks, progress)
         finally:
