@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import logging
 import os
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from etils import epath
@@ -131,6 +134,8 @@ def build(args: argparse.Namespace) -> int:
 
     if args.quiet:
         tfds.disable_progress_bar()
+        for logger in ("", "absl"):  # Beam warns through the root logger, TFDS through absl
+            logging.getLogger(logger).setLevel(logging.ERROR)
     engine = (
         None
         if args.engine == "tfds"
@@ -163,11 +168,22 @@ def build(args: argparse.Namespace) -> int:
         else mode.REUSE_DATASET_IF_EXISTS,
     )
     start = time.perf_counter()
-    builder.download_and_prepare(download_config=config)
+    with _silenced(args.quiet):
+        builder.download_and_prepare(download_config=config)
     if not args.quiet:
         where = engine.description if engine else "tfds (TFDS's writer)"
         print(summary(builder, where, time.perf_counter() - start))
     return 0
+
+
+@contextlib.contextmanager
+def _silenced(quiet: bool) -> Iterator[None]:
+    """With --quiet, hides what TFDS prints while building; errors still reach stderr."""
+    if not quiet:
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
 
 
 def summary(builder: Builder, engine: str, seconds: float) -> str:

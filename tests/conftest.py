@@ -70,9 +70,15 @@ def shard_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def reference(shard_data, tmp_path_factory) -> dict[str, str]:
-    """Digests of `tfds build` (TFDS's own writer, its own process) on `shard_data`."""
+def reference_dir(shard_data, tmp_path_factory) -> Path:
+    """`tfds build` (TFDS's own writer, in its own process) of `shard_data`: the data dir."""
     data_dir = tmp_path_factory.mktemp("reference")
     checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
              "--manual_dir", shard_data, "--data_dir", data_dir])  # fmt: skip
-    return digests(data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def reference(reference_dir) -> dict[str, str]:
+    """sha256 of every file of `tfds build` on `shard_data`."""
+    return digests(reference_dir)

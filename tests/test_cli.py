@@ -59,7 +59,7 @@ def test_existing_build_is_reported_not_clobbered_unless_overwrite(tmp_path):
     shard.write_bytes(b"marker")
     again = checked(args)
     assert "already built" in again.stdout and shard.read_bytes() == b"marker"
-    checked([*args, "--overwrite", "--quiet"])
+    assert checked([*args, "--overwrite", "--quiet"]).stdout == ""
     assert shard.read_bytes() != b"marker"
 
 
@@ -87,14 +87,10 @@ def test_help_explains_every_option(capsys):
     with pytest.raises(SystemExit):
         main(["build", "--help"])
     text = capsys.readouterr().out
-    for option in (
-        "--manual_dir",
-        "--sample",
-        "--data_dir",
-        "--file_format",
-        "--max_examples_per_split",
-        "--overwrite",
-        "--quiet",
-    ):
+    options = ("--manual_dir", "--sample", "--data_dir", "--engine", "--workers", "--address",
+               "--beam_pipeline_options", "--file_format", "--max_examples_per_split",
+               "--overwrite", "--quiet")  # fmt: skip
+    for option in options:
         assert option in text
     assert "annotations/" in text and "array_record" in text and "tfds.load" in text
+    assert "RAY_ADDRESS" in text and "DirectRunner" in text
