@@ -10,6 +10,7 @@ from tensorflow_datasets.core import utils as tfds_utils
 
 from mpii_pose import checks, examples, manual_dir, planning
 from mpii_pose.engines import Engine
+from mpii_pose.errors import MpiiPoseError
 from mpii_pose.example_writer import DeterministicExampleWriter
 from mpii_pose.features import feature_spec
 from mpii_pose.sharding import SplitShardConfig
@@ -125,9 +126,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _write_with_engine(self, plans: list[planning.SplitPlan]) -> list[splits_lib.SplitInfo]:
         """Runs every shard write with the engine, then counts each shard file against the plan."""
         if self.info.file_format != file_adapters.FileFormat.TFRECORD:
-            raise ValueError(
+            raise MpiiPoseError(
                 f"the {self.engine.name} engine writes tfrecord shards; "
-                f"build {self.info.file_format.value} with TFDS's writer (no engine)"
+                f"build {self.info.file_format.value} with TFDS's writer (--engine tfds)"
             )
         templates = {plan.split: self._get_filename_template(plan.split) for plan in plans}
         tasks = [

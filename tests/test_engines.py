@@ -10,7 +10,7 @@ import tensorflow_datasets as tfds
 import mpii_pose
 from mpii_pose.engines import make_engine
 from mpii_pose.engines.local import LocalEngine
-from mpii_pose.errors import ImageError, IncompleteBuildError
+from mpii_pose.errors import ImageError, IncompleteBuildError, MpiiPoseError
 from mpii_pose.shard_writer import write_shard
 from tests.conftest import digests, leftovers, read_json
 
@@ -132,7 +132,7 @@ def test_engines_refuse_formats_they_do_not_write(shard_data, tmp_path):
     builder = mpii_pose.Builder(
         data_dir=str(tmp_path), engine=make_engine("local"), file_format="array_record"
     )
-    with pytest.raises(ValueError, match="the local engine writes tfrecord shards"):
+    with pytest.raises(MpiiPoseError, match="the local engine writes tfrecord shards"):
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=str(shard_data))
         )
