@@ -42,7 +42,7 @@ _SIDE_COLOURS = {"right": (230, 60, 40), "left": (40, 110, 230), "centre": (40, 
 _ODD_KINDS = {1: "grayscale", 2: "png", 3: "cmyk", 4: "progressive"}
 
 
-def _figure(rng: random.Random, cx: float, cy: float, height: float) -> list[list[float]]:
+def figure(rng: random.Random, cx: float, cy: float, height: float) -> list[list[float]]:
     """Joint positions of one figure in 1-based pixel coordinates, with arms and legs varied."""
     points = []
     for i, (x, y) in enumerate(_TEMPLATE):
@@ -92,39 +92,41 @@ def draw_people(draw: ImageDraw.ImageDraw, people: list[tuple[list, list]]) -> N
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
 
 
-def _save(image: Image.Image, path: Path, kind: str) -> None:
+def save_image(image: Image.Image, path: Path, kind: str, quality: int = 90) -> None:
+    """Saves as `kind`: baseline, progressive, grayscale or cmyk JPEG, or PNG (under any name)."""
     if kind == "grayscale":
-        image.convert("L").save(path, format="JPEG", quality=90)
+        image.convert("L").save(path, format="JPEG", quality=quality)
     elif kind == "png":
         image.save(path, format="PNG")  # PNG bytes under a .jpg name, as some MPII copies have
     elif kind == "cmyk":
-        image.convert("CMYK").save(path, format="JPEG", quality=90)
+        image.convert("CMYK").save(path, format="JPEG", quality=quality)
     else:
-        image.save(path, format="JPEG", quality=90, progressive=kind == "progressive")
+        image.save(path, format="JPEG", quality=quality, progressive=kind == "progressive")
 
 
-def _image(
+def place_people(
     rng: random.Random,
     name: str,
-    entries: list[dict],
-    images_dir: Path,
-    kind: str,
+    size: tuple[int, int],
     head_top_y: float | None = None,
-) -> None:
-    """Draws 1-3 figures, appends their annotation entries and writes the image.
+    counts: tuple[int, ...] = (1, 2, 2, 3),
+) -> tuple[list[tuple[list, list]], list[dict]]:
+    """Places figures side by side (how many: drawn from `counts`), some joints unlabelled.
 
-    `head_top_y` places the first figure's labelled head top there, e.g. above the image.
+    Returns their (joints, labelled) pairs for drawing and their HRNet JSON entries. `head_top_y`
+    puts the first figure's labelled head top there, e.g. above the image.
     """
-    people = []
-    count = rng.choice((1, 2, 2, 3))
-    slot = IMAGE_SIZE[0] / count
+    unit = size[1] / IMAGE_SIZE[1]
+    people, entries = [], []
+    count = rng.choice(counts)
+    slot = size[0] / count
     for k in range(count):
-        height = rng.uniform(110, 180)
-        cx = slot * (k + 0.5) + rng.uniform(-8, 8)
-        cy = IMAGE_SIZE[1] / 2 + rng.uniform(-12, 12)
+        height = rng.uniform(110, 180) * unit
+        cx = slot * (k + 0.5) + rng.uniform(-8, 8) * unit
+        cy = size[1] / 2 + rng.uniform(-12, 12) * unit
         if k == 0 and head_top_y is not None:
             cy = head_top_y - 1 + 0.5 * height
-        joints = _figure(rng, cx, cy, height)
+        joints = figure(rng, cx, cy, height)
         labelled = [1] * NUM_JOINTS
         for j in rng.sample(range(NUM_JOINTS), rng.choice((0, 0, 1, 2, 3))):
             labelled[j] = 0
@@ -140,9 +142,23 @@ def _image(
                 "center": [float(round(cx)), float(round(cy + height * 0.05))],
             }
         )
+    return people, entries
+
+
+def _image(
+    rng: random.Random,
+    name: str,
+    entries: list[dict],
+    images_dir: Path,
+    kind: str,
+    head_top_y: float | None = None,
+) -> None:
+    """Draws 1-3 figures on a plain background, appends their entries and writes the image."""
+    people, new_entries = place_people(rng, name, IMAGE_SIZE, head_top_y)
+    entries.extend(new_entries)
     image = _background(rng)
     draw_people(ImageDraw.Draw(image), people)
-    _save(image, images_dir / name, kind)
+    save_image(image, images_dir / name, kind)
 
 
 def write_sample(
