@@ -27,26 +27,29 @@ _POOL = 8  # texture tiles shared by all images, so that generation stays fast
 
 @functools.cache
 def _textures(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Mid-frequency colour texture and fine grain tiles, mixed per image (once per process)."""
+    """Luminance texture and fine grain tiles, mixed per image (made once per process)."""
     rng = np.random.default_rng(seed)
     w, h = SIZE
-    mids, grains = [], []
+    textures, grains = [], []
     for _ in range(_POOL):
-        small = np.uint8(np.clip(rng.normal(128, 40, (h // 8, w // 8, 3)), 0, 255))
-        mids.append(np.asarray(Image.fromarray(small).resize(SIZE, Image.BILINEAR), np.int16) - 128)
+        small = np.uint8(np.clip(rng.normal(128, 50, (h // 6, w // 6)), 0, 255))
+        texture = np.asarray(Image.fromarray(small).resize(SIZE, Image.BICUBIC), np.float32) - 128
+        textures.append(texture[..., None])
         grains.append(rng.normal(0, 1, (h, w, 1)).astype(np.float32))
-    return mids, grains
+    return textures, grains
 
 
-def _photo(rng: random.Random, mids: list[np.ndarray], grains: list[np.ndarray]) -> Image.Image:
-    """Smooth colour regions, texture and sensor-like grain: compresses like a photograph."""
-    low = np.uint8([[[rng.randrange(256) for _ in range(3)] for _ in range(10)] for _ in range(6)])
-    base = np.asarray(Image.fromarray(low).resize(SIZE, Image.BICUBIC), np.float32)
-    mid = np.roll(
-        mids[rng.randrange(_POOL)], (rng.randrange(SIZE[1]), rng.randrange(SIZE[0])), (0, 1)
+def _photo(rng: random.Random, textures: list[np.ndarray], grains: list[np.ndarray]) -> Image.Image:
+    """Soft, muted colour regions, texture and sensor-like grain: compresses like a photograph."""
+    tint = [rng.uniform(0.7, 1.3) for _ in range(3)]
+    low = np.uint8(
+        [[[min(255, rng.randrange(40, 200) * t) for t in tint] for _ in range(8)] for _ in range(5)]
     )
-    grain = grains[rng.randrange(_POOL)] * rng.uniform(4, 9)
-    return Image.fromarray(np.uint8(np.clip(base + mid + grain, 0, 255)))
+    base = np.asarray(Image.fromarray(low).resize(SIZE, Image.BICUBIC), np.float32)
+    shift = (rng.randrange(SIZE[1]), rng.randrange(SIZE[0]))
+    texture = np.roll(textures[rng.randrange(_POOL)], shift, (0, 1)) * rng.uniform(0.3, 0.6)
+    grain = grains[rng.randrange(_POOL)] * rng.uniform(4, 7.5)
+    return Image.fromarray(np.uint8(np.clip(base + texture + grain, 0, 255)))
 
 
 def make_image(args: tuple[Path, int, int]) -> tuple[str, list[dict]]:
@@ -63,7 +66,7 @@ def make_image(args: tuple[Path, int, int]) -> tuple[str, list[dict]]:
         entry["joints_vis"] = labelled
         entry["joints"] = [p if v else [-1.0, -1.0] for p, v in zip(joints, labelled, strict=True)]
     image = _photo(rng, *_textures(seed))
-    draw_people(ImageDraw.Draw(image), people)
+    draw_people(ImageDraw.Draw(image), people, scale=SIZE[1] / 240)
     draw = rng.random()
     kind = "grayscale" if draw < 0.01 else "png" if draw < 0.015 else "baseline"
     save_image(image, images_dir / name, kind, quality=rng.randrange(90, 96))

@@ -68,7 +68,9 @@ def _background(rng: random.Random) -> Image.Image:
     return image
 
 
-def draw_people(draw: ImageDraw.ImageDraw, people: list[tuple[list, list]]) -> None:
+def draw_people(
+    draw: ImageDraw.ImageDraw, people: list[tuple[list, list]], scale: float = 1.0
+) -> None:
     """Draws every person's limbs (coloured by side), then a white dot on each labelled joint.
 
     `people` holds (joints, labelled) pairs; joints are 1-based, as in the annotations.
@@ -77,7 +79,7 @@ def draw_people(draw: ImageDraw.ImageDraw, people: list[tuple[list, list]]) -> N
     for points, (_, labelled) in zip(pixels, people, strict=True):
         for a, b, side in LIMBS:
             if labelled[a] and labelled[b]:
-                draw.line((points[a], points[b]), fill=_SIDE_COLOURS[side], width=3)
+                draw.line((points[a], points[b]), fill=_SIDE_COLOURS[side], width=round(3 * scale))
     dots = [
         p
         for points, (_, flags) in zip(pixels, people, strict=True)
