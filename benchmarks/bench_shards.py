@@ -115,15 +115,18 @@ def measure(command: list, out: Path, timeout: float, memory_cap_mb: float) -> t
     cpu_seen: dict[int, float] = {}
     peak_rss = peak_pss = 0.0
     status = "ok"
+    samples = 0
     while process.poll() is None:
+        # RSS every 0.1 s is cheap; PSS reads smaps, which stalls a large process: once a second.
+        with_pss = samples % 10 == 0
         rss = pss = 0.0
         for p in _tree(process):
             try:
-                info = p.memory_full_info()
+                rss += p.memory_info().rss
+                pss += p.memory_full_info().pss if with_pss else 0
                 times = p.cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            rss, pss = rss + info.rss, pss + info.pss
             cpu_seen[p.pid] = times.user + times.system
         peak_rss, peak_pss = max(peak_rss, rss / 2**20), max(peak_pss, pss / 2**20)
         elapsed = time.perf_counter() - start
@@ -137,6 +140,7 @@ def measure(command: list, out: Path, timeout: float, memory_cap_mb: float) -> t
                 p.kill()
             process.wait()
             break
+        samples += 1
         time.sleep(0.1)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

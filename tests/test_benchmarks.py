@@ -1,0 +1,73 @@
+"""The benchmark harness runs and counts correctly (never that anything is fast)."""
+
+import json
+import sys
+
+from PIL import Image
+
+from tests.conftest import REPO, checked
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import bench_shards  # noqa: E402
+from make_synthetic import make_synthetic  # noqa: E402
+
+
+def test_synthetic_sets_are_deterministic_and_nested(tmp_path):
+    small = make_synthetic(tmp_path / "a", 6, seed=3, processes=1)
+    make_synthetic(tmp_path / "b", 9, seed=3, processes=2)
+    for i in range(6):
+        name = f"{i:09d}.jpg"
+        assert (tmp_path / "a/images" / name).read_bytes() == (
+            tmp_path / "b/images" / name
+        ).read_bytes()
+    entries = json.loads((tmp_path / "a/train.json").read_text())
+    assert len(entries) == small["train.json"]
+    with Image.open(tmp_path / "a/images" / entries[0]["image"]) as image:
+        assert image.size == (1280, 720)
+
+
+def test_quick_run_counts_every_contender(tmp_path):
+    checked([sys.executable, REPO / "benchmarks/bench_shards.py", "--quick", "--quiet",
+             "--work", tmp_path / "work", "--results", tmp_path / "results"])  # fmt: skip
+    result = json.loads((tmp_path / "results/shards-6.json").read_text())
+    names = {run["contender"] for run in result["runs"]}
+    assert names == {"io-floor", "seed", "tfds", "tfds-beam", "local", "ray-1", "ray-2", "beam"}
+    for run in result["runs"]:
+        assert run["status"] == "ok", run
+        assert run["examples"] == run["persons"] > 0
+        assert run["wall_s"] > 0 and run["peak_pss_mb"] > 0 and run["output_mb"] > 0
+    ray = next(run for run in result["runs"] if run["contender"] == "ray-2")
+    local = next(run for run in result["runs"] if run["contender"] == "local")
+    assert ray["peak_rss_mb"] > local["peak_rss_mb"]  # Ray's own processes are in the tree
+    assert "| local |" in (tmp_path / "results/shards-6.md").read_text()
+    assert (tmp_path / "results/shards-6.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def run(contender, status="ok", wall=1.0, examples=10):
+    return {"contender": contender, "images": 5, "persons": 10, "round": 0, "status": status,
+            "wall_s": wall, "cpu_s": wall, "peak_rss_mb": 100.0, "peak_pss_mb": 90.0,
+            "output_mb": 5.0, "examples": examples}  # fmt: skip
+
+
+def test_summary_marks_lost_runs_and_compares_to_existing_and_floor():
+    result = {"sizes": [5], "runs": [
+        run("io-floor", wall=0.5), run("tfds", wall=4.0), run("tfds", wall=6.0),
+        run("seed", wall=8.0), run("tfds-beam", status="lost 3 of 10 examples", examples=7),
+        run("ray-2", wall=2.0),
+    ]}  # fmt: skip
+    rows = {row["contender"]: row for row in bench_shards.summarise(result)}
+    assert (
+        rows["tfds-beam"]["status"] == "lost 3 of 10 examples" and "wall_s" not in rows["tfds-beam"]
+    )
+    assert rows["tfds"]["wall_s"] == 5.0 and (
+        rows["tfds"]["wall_min_s"],
+        rows["tfds"]["wall_max_s"],
+    ) == (4.0, 6.0)
+    assert rows["ray-2"]["vs_fastest_existing"] == 2.0 / 5.0
+    assert rows["ray-2"]["vs_io_floor"] == 4.0
+    assert rows["ray-2"]["persons_per_s"] == 5.0
+    table = bench_shards.markdown(
+        {"command": "x", "machine": bench_shards.machine(), "versions": {}}, list(rows.values())
+    )
+    assert "**lost 3 of 10 examples**" in table
