@@ -118,7 +118,7 @@ def measure(command: list, out: Path, timeout: float, memory_cap_mb: float) -> t
     samples = 0
     while process.poll() is None:
         # RSS every 0.1 s is cheap; PSS reads smaps, which stalls a large process: once a second.
-        with_pss = samples % 10 == 0
+        with_pss = samples % 10 == 0 or samples in (2, 5)  # early samples for sub-second runs
         rss = pss = 0.0
         for p in _tree(process):
             try:
@@ -183,6 +183,27 @@ def prepare(work: Path, images: int, largest: int) -> tuple[Path, int]:
     return target, persons
 
 
+def run_one(
+    name: str,
+    command,
+    manual: Path,
+    images: int,
+    persons: int,
+    round_: int,
+    args: argparse.Namespace,
+) -> Run:
+    """Builds `manual` with one contender into a scratch folder, measures and counts, cleans up."""
+    out = args.work / "out" / name
+    shutil.rmtree(out, ignore_errors=True)
+    result, status = measure(command(manual, out), out, args.timeout, args.memory_cap_mb)
+    stdout = result.pop("stdout")
+    examples = count_output(name, out, stdout) if status == "ok" else 0
+    if status == "ok" and examples != persons:
+        status = f"lost {persons - examples} of {persons} examples"
+    shutil.rmtree(out, ignore_errors=True)
+    return Run(name, images, persons, round_, status, examples=examples, **result)
+
+
 def run_all(args: argparse.Namespace) -> dict:
     table = contenders(args.workers)
     sizes = (
@@ -197,23 +218,15 @@ def run_all(args: argparse.Namespace) -> dict:
             for name in order:
                 if name in given_up:
                     continue
-                out = args.work / "out" / name
-                shutil.rmtree(out, ignore_errors=True)
-                result, status = measure(
-                    table[name](manual, out), out, args.timeout, args.memory_cap_mb
-                )
-                examples = count_output(name, out, result.pop("stdout")) if status == "ok" else 0
-                if status == "ok" and examples != persons:
-                    status = f"lost {persons - examples} of {persons} examples"
-                if status != "ok":
+                run = run_one(name, table[name], manual, images, persons, round_, args)
+                if run.status != "ok":
                     given_up.add(name)  # marked once; not run again at this size
-                shutil.rmtree(out, ignore_errors=True)
-                run = Run(name, images, persons, round_, status, examples=examples, **result)
                 runs.append(run)
                 if not args.quiet:
-                    print(f"{images:>6} images  {name:<10} {status:<12.60} {run.wall_s:7.1f} s "
+                    print(f"{images:>6} images  {name:<10} {run.status:<12.60} {run.wall_s:7.1f} s "
                           f"{run.peak_pss_mb:8.0f} MB PSS", flush=True)  # fmt: skip
-    return {"machine": machine(), "versions": versions(), "command": " ".join(sys.argv),
+    settings = {k: str(v) for k, v in vars(args).items()}
+    return {"machine": machine(), "versions": versions(), "command": " ".join(sys.argv), "settings": settings,
             "sizes": sizes, "runs": [dataclasses.asdict(r) for r in runs]}  # fmt: skip
 
 
@@ -352,9 +365,7 @@ def main(argv: list[str] | None = None) -> None:
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "mpii_pose_bench"
     )
     parser.add_argument("--results", type=Path, default=HERE / "results")
-    parser.add_argument(
-        "--timeout", type=float, default=1200, help="seconds before a run is killed"
-    )
+    parser.add_argument("--timeout", type=float, default=600, help="seconds before a run is killed")
     parser.add_argument(
         "--memory_cap_mb", type=float, default=16000, help="tree RSS that kills a run"
     )
