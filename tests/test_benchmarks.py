@@ -71,3 +71,17 @@ def test_summary_marks_lost_runs_and_compares_to_existing_and_floor():
         {"command": "x", "machine": bench_shards.machine(), "versions": {}}, list(rows.values())
     )
     assert "**lost 3 of 10 examples**" in table
+
+
+def test_failed_and_short_runs_are_marked_not_timed(tmp_path):
+    args = bench_shards.argparse.Namespace(work=tmp_path, timeout=60, memory_cap_mb=4000)
+    crash = [sys.executable, "-c", "import sys; sys.exit('out of luck')"]
+    failed = bench_shards.run_one("seed", lambda m, o: crash, tmp_path, 1, 3, 0, args)
+    assert failed.status == "failed: exit 1: out of luck" and failed.examples == 0
+    short = [sys.executable, "-c", "print(2)"]  # the floor reports its own count: 2 of 3
+    lost = bench_shards.run_one("io-floor", lambda m, o: short, tmp_path, 1, 3, 0, args)
+    assert lost.status == "lost 1 of 3 examples"
+    slow = [sys.executable, "-c", "import time; time.sleep(30)"]
+    args.timeout = 1
+    killed = bench_shards.run_one("tfds", lambda m, o: slow, tmp_path, 1, 3, 0, args)
+    assert killed.status == "killed: timeout" and killed.wall_s < 10
