@@ -30,6 +30,8 @@ class Person:
     labelled: tuple[bool, ...]  # the JSON's `joints_vis`: annotated or not (occluded ones too)
     center: tuple[float, float]
     scale: float
+    # (x1, y1, x2, y2), 1-based, from a gt_valid.mat beside the JSON; None when there is none.
+    head_box: tuple[float, float, float, float] | None = None
 
 
 def parse_annotations(text: str, source: str) -> tuple[Person, ...]:

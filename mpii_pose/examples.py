@@ -13,6 +13,8 @@ from mpii_pose.errors import ImageError
 from mpii_pose.images import UnreadableImage, to_rgb_jpeg
 from mpii_pose.manual_dir import SplitSource
 
+UNKNOWN_HEAD_BOX = (float("nan"),) * 4  # what `head_box` holds when no head box is known
+
 
 def example_key(person: Person) -> int:
     """The key TFDS hashes to order a split: the entry's position in its annotation file."""
@@ -28,6 +30,9 @@ def to_example(person: Person, image: bytes) -> dict[str, Any]:
         "visibility": np.asarray(person.labelled, dtype=np.bool_),
         "center": np.asarray(person.center, dtype=np.float32),
         "scale": np.float32(person.scale),
+        "head_box": np.asarray(
+            UNKNOWN_HEAD_BOX if person.head_box is None else person.head_box, dtype=np.float32
+        ),
         "annotation_index": person.annotation_index,
         "person_index": person.person_index,
     }

@@ -38,6 +38,12 @@ def feature_spec() -> tfds.features.FeaturesDict:
             "scale": tfds.features.Scalar(
                 dtype=np.float32, doc="MPII scale: person height is about 200 * scale px."
             ),
+            "head_box": tfds.features.Tensor(
+                shape=(4,),
+                dtype=np.float32,
+                doc="(x1, y1, x2, y2) of the head, 1-based pixels, for PCKh; from gt_valid.mat "
+                "or mpii_gt_val.mat for validation, NaN when unknown (train, or no such file).",
+            ),
             "annotation_index": tfds.features.Scalar(
                 dtype=np.int64, doc="Position of the person's entry in its JSON, from 0."
             ),

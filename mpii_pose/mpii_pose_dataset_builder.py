@@ -26,8 +26,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     the shard files are counted against the annotations before TFDS commits the build.
     """
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
+        "1.1.0": "New feature head_box (x1, y1, x2, y2) for PCKh: validation head boxes from "
+        "HRNet's gt_valid.mat or mmpose's mpii_gt_val.mat when in the manual dir, else NaN.",
         "1.0.0": "Initial release: one example per annotated person, 64 train / 8 validation "
         "shards, raw MATLAB 1-based joints, byte-reproducible shards.",
     }
@@ -47,11 +49,16 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar
       They may sit at the top of the manual directory or in `annot/`,
       `annotations/` or `mpii_human_pose_v1_u12_2/`; exactly one file per split.
+    * Optional, for PCKh evaluation: the validation head boxes, HRNet's
+      `gt_valid.mat` (same folder as its JSON) or mmpose's `mpii_gt_val.mat`
+      (in mpii_annotations.tar), searched in the same folders. Without it the
+      `head_box` feature is NaN.
 
     Layout example:
         manual_dir/images/000001163.jpg ...
         manual_dir/annot/train.json
         manual_dir/annot/valid.json
+        manual_dir/annot/gt_valid.mat
     """
 
     def __init__(self, *, engine: Engine | None = None, **kwargs):

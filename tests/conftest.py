@@ -11,15 +11,29 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from mpii_pose import Builder  # noqa: E402
 from mpii_pose.sample import write_sample  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+# Where a build of this version lives under its data dir.
+DATASET = Path("mpii_pose") / str(Builder.VERSION)
 
 
 @pytest.fixture
 def manual_dir(tmp_path: Path) -> Path:
     """A fresh synthetic manual directory: images/, train.json, valid.json."""
     return write_sample(tmp_path / "manual", train_images=8, validation_images=3, seed=7)
+
+
+def build(manual: Path, data_dir: Path, engine=None, file_format=None, **config):
+    """Builds `manual` into `data_dir` in this process (TFDS's writer unless `engine` is given)."""
+    import tensorflow_datasets as tfds
+
+    builder = Builder(data_dir=str(data_dir), file_format=file_format, engine=engine)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=str(manual), **config)
+    )
+    return builder
 
 
 def read_json(path: Path) -> list[dict]:
@@ -51,7 +65,7 @@ def checked(args: list, cwd: Path = REPO) -> subprocess.CompletedProcess:
 
 def digests(data_dir: Path) -> dict[str, str]:
     """sha256 of every file of the built dataset, by name."""
-    folder = Path(data_dir) / "mpii_pose" / "1.0.0"
+    folder = Path(data_dir) / DATASET
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 

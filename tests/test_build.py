@@ -10,19 +10,10 @@ import tensorflow_datasets as tfds
 from PIL import Image
 from tensorflow_datasets.core.utils import shard_utils
 
-import mpii_pose
 from mpii_pose.errors import AnnotationError, ImageError
 from mpii_pose.images import is_stored_verbatim
 from mpii_pose.sample import write_sample
-from tests.conftest import leftovers, read_json, write_json
-
-
-def build(manual_dir: Path, data_dir: Path, **config) -> tfds.core.DatasetBuilder:
-    builder = mpii_pose.Builder(data_dir=str(data_dir), file_format=config.pop("file_format", None))
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir), **config)
-    )
-    return builder
+from tests.conftest import build, leftovers, read_json, write_json
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Every engine writes the bytes of `tfds build`; failures leave nothing; losses are caught."""
 
 import sys
-from pathlib import Path
 
 import pytest
 import ray
@@ -12,17 +11,9 @@ from mpii_pose.engines import make_engine
 from mpii_pose.engines.local import LocalEngine
 from mpii_pose.errors import ImageError, IncompleteBuildError, MpiiPoseError
 from mpii_pose.shard_writer import write_shard
-from tests.conftest import digests, leftovers, read_json
+from tests.conftest import build, digests, leftovers, read_json
 
 MULTI_PROCESS_BEAM = "direct_num_workers=2,direct_running_mode=multi_processing"
-
-
-def build(manual: Path, data_dir: Path, engine, **config) -> tfds.core.DatasetBuilder:
-    builder = mpii_pose.Builder(data_dir=str(data_dir), engine=engine)
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=str(manual), **config)
-    )
-    return builder
 
 
 @pytest.fixture(scope="module")

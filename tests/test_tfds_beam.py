@@ -4,18 +4,18 @@ import json
 
 import tensorflow as tf
 
-from tests.conftest import BIN, checked
+from tests.conftest import BIN, DATASET, checked
 
 BEAM = "direct_num_workers=2,direct_running_mode=multi_processing"
 
 
 def records(data_dir, split) -> list[bytes]:
-    files = sorted((data_dir / "mpii_pose" / "1.0.0").glob(f"mpii_pose-{split}.tfrecord-*"))
+    files = sorted((data_dir / DATASET).glob(f"mpii_pose-{split}.tfrecord-*"))
     return [r.numpy() for r in tf.data.TFRecordDataset([str(f) for f in files])]
 
 
 def split_infos(data_dir) -> dict:
-    info = json.loads((data_dir / "mpii_pose" / "1.0.0" / "dataset_info.json").read_text())
+    info = json.loads((data_dir / DATASET / "dataset_info.json").read_text())
     return {split["name"]: split for split in info["splits"]}
 
 
