@@ -1,4 +1,4 @@
-"""The `mpii-pose` command: build the MPII Human Pose TFDS dataset from a manual directory."""
+"""The `mpii-pose` command: build the MPII Human Pose TFDS dataset, and draw examples of a build."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import io
 import logging
+import math
 import os
 import sys
 import textwrap
@@ -16,11 +17,16 @@ from typing import TYPE_CHECKING
 from etils import epath
 
 from mpii_pose import __version__
+from mpii_pose.drawing import draw_example, grid
 from mpii_pose.engines import make_engine
 from mpii_pose.errors import ManualDirError, MpiiPoseError
+from mpii_pose.manual_dir import ANNOTATION_FILES
 from mpii_pose.sample import SAMPLE_DIR
 
 if TYPE_CHECKING:
+    import tensorflow_datasets as tfds
+    from PIL import Image
+
     from mpii_pose.mpii_pose_dataset_builder import Builder
 
 _EPILOG = """\
@@ -29,6 +35,7 @@ examples:
   mpii-pose build --manual_dir ~/mpii --data_dir ~/tensorflow_datasets --engine ray
   mpii-pose build --manual_dir ~/mpii --engine beam \\
       --beam_pipeline_options "direct_num_workers=2,direct_running_mode=multi_processing"
+  mpii-pose show --data_dir /tmp/mpii_pose_sample --num 16 --out /tmp/mpii_pose.png
 
 then, in Python:
   import mpii_pose, tensorflow_datasets as tfds
@@ -39,7 +46,8 @@ then, in Python:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mpii-pose",
-        description="Build the MPII Human Pose dataset as TFDS shards (one example per person).",
+        description="Build the MPII Human Pose dataset as TFDS shards (one example per person), "
+        "and draw examples of a build.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -116,13 +124,78 @@ def _parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace an existing build of this version"
     )
     build.add_argument("--quiet", action="store_true", help="no progress bars and no summary")
+    _add_show(commands)
     return parser
 
 
+def _add_show(commands: argparse._SubParsersAction) -> None:
+    """The `show` subcommand's options."""
+    show = commands.add_parser(
+        "show",
+        help="draw examples of a built split into one PNG",
+        description="Draw examples of a built split into a grid PNG, captioned "
+        "filename#person_index:\neach person's labelled skeleton (the person's right in red, "
+        "left in blue, centre in green,\nlabelled joints as white dots) and the head box in "
+        "yellow when known.",
+        epilog="example:\n  mpii-pose build --sample --data_dir /tmp/mpii_pose_sample\n"
+        "  mpii-pose show --data_dir /tmp/mpii_pose_sample --split train --out /tmp/train.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument(
+        "--data_dir",
+        metavar="D",
+        help="where TFDS datasets live, as for build; mpii_pose must be built there. "
+        "Default: TFDS's ($TFDS_DATA_DIR or ~/tensorflow_datasets)",
+    )
+    show.add_argument(
+        "--split",
+        choices=tuple(ANNOTATION_FILES),
+        default="validation",
+        help="the split to draw from (default: %(default)s)",
+    )
+    show.add_argument(
+        "--num",
+        type=_positive_int,
+        default=16,
+        metavar="N",
+        help="how many examples to draw, fewer if the split ends first (default: %(default)s)",
+    )
+    show.add_argument(
+        "--start",
+        type=_non_negative_int,
+        default=0,
+        metavar="K",
+        help="skip the first K examples of the split, in its stored order (default: 0)",
+    )
+    show.add_argument(
+        "--columns",
+        type=_positive_int,
+        metavar="N",
+        help="tiles per row (default: about a square, the square root of the examples drawn)",
+    )
+    show.add_argument(
+        "--tile",
+        type=_positive_int,
+        default=256,
+        metavar="PX",
+        help="side of each square tile in pixels; every image is letterboxed into one "
+        "(default: %(default)s)",
+    )
+    show.add_argument("--out", required=True, metavar="PNG", help="the PNG file to write")
+
+
 def _positive_int(text: str) -> int:
+    return _int_at_least(text, 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, minimum: int) -> int:
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
     return value
 
 
@@ -176,6 +249,65 @@ def build(args: argparse.Namespace) -> int:
     return 0
 
 
+class ShowError(MpiiPoseError):
+    """`mpii-pose show` cannot draw what was asked: nothing built in the data dir, or too little."""
+
+
+def show(args: argparse.Namespace) -> int:
+    """Draws --num examples of a built split into a grid PNG and prints where it went."""
+    import tensorflow_datasets as tfds
+
+    builder = _prepared_builder(args.data_dir)
+    total = builder.info.splits[args.split].num_examples
+    if args.start >= total:
+        raise ShowError(
+            f"--start {args.start} is past the end: {args.split} has {total} examples in "
+            f"{builder.data_dir_root}"
+        )
+    end = min(total, args.start + args.num)
+    dataset = builder.as_dataset(split=f"{args.split}[{args.start}:{end}]", shuffle_files=False)
+    pictures, captions = [], []
+    for example in tfds.as_numpy(dataset):
+        pictures.append(_picture(example, args.tile))
+        captions.append(f"{example['filename'].decode()}#{example['person_index']}")
+    columns = args.columns or math.ceil(math.sqrt(len(pictures)))
+    sheet = grid(pictures, columns, captions, tile=args.tile)
+    out = epath.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as f:
+        sheet.save(f, format="PNG")
+    print(
+        f"Wrote {out}: {args.split} examples {args.start} to {end - 1} of {total}, "
+        f"{columns} columns, {sheet.width}x{sheet.height} pixels"
+    )
+    return 0
+
+
+def _prepared_builder(data_dir: str | None) -> tfds.core.DatasetBuilder:
+    """TFDS's mpii_pose builder in `data_dir`; says how to build it when it is not built there."""
+    import tensorflow_datasets as tfds
+
+    logging.getLogger("absl").setLevel(logging.ERROR)  # TFDS's notes on folders it looked in
+    builder = tfds.builder("mpii_pose", data_dir=data_dir)
+    if not builder.is_prepared():
+        root = builder.data_dir_root
+        raise ShowError(
+            f"mpii_pose {builder.version} is not built in {root}; build it first with "
+            f"`mpii-pose build --manual_dir M --data_dir {root}` (or `--sample` instead of "
+            "`--manual_dir M` for the bundled sample)"
+        )
+    return builder
+
+
+def _picture(example: dict, tile: int) -> Image.Image:
+    """One example drawn, shrunk to a tile so that only tiles stay in memory, not whole images."""
+    picture = draw_example(
+        example["image"], example["joints"], example["visibility"], head_box=example["head_box"]
+    )
+    picture.thumbnail((tile, tile))
+    return picture
+
+
 @contextlib.contextmanager
 def _silenced(quiet: bool) -> Iterator[None]:
     """With --quiet, hides what TFDS prints while building; errors still reach stderr."""
@@ -212,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     try:
-        return build(args)
+        return {"build": build, "show": show}[args.command](args)
     except (MpiiPoseError, OSError) as err:  # bad input, or a full or unwritable disk
         print(f"mpii-pose: error: {err}", file=sys.stderr)
         return 1

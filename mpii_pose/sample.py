@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
-from mpii_pose.skeleton import LIMBS, NUM_JOINTS
+from mpii_pose.drawing import draw_people
+from mpii_pose.head_boxes import ground_truth_mat
+from mpii_pose.skeleton import NUM_JOINTS
 
 SAMPLE_DIR = Path(__file__).parent / "dummy_data"
 IMAGE_SIZE = (320, 240)
@@ -37,7 +41,6 @@ _TEMPLATE: tuple[tuple[float, float], ...] = (
     (0.21, -0.15),
     (0.26, -0.02),
 )
-_SIDE_COLOURS = {"right": (230, 60, 40), "left": (40, 110, 230), "centre": (40, 170, 60)}
 # Image kinds a real MPII copy contains besides RGB baseline JPEGs, by train image position.
 _ODD_KINDS = {1: "grayscale", 2: "png", 3: "cmyk", 4: "progressive"}
 
@@ -66,32 +69,6 @@ def _background(rng: random.Random) -> Image.Image:
         w, h = rng.randrange(20, 120), rng.randrange(10, 60)
         draw.rectangle((x, y, x + w, y + h), fill=tuple(rng.randrange(120, 250) for _ in range(3)))
     return image
-
-
-def draw_people(
-    draw: ImageDraw.ImageDraw, people: list[tuple[list, list]], scale: float = 1.0
-) -> None:
-    """Draws every person's limbs (coloured by side), then a white dot on each labelled joint.
-
-    `people` holds (joints, labelled) pairs; joints are 1-based, as in the annotations.
-    """
-    pixels = [[(x - 1, y - 1) for x, y in joints] for joints, _ in people]
-    for points, (_, labelled) in zip(pixels, people, strict=True):
-        for a, b, side in LIMBS:
-            if labelled[a] and labelled[b]:
-                draw.line((points[a], points[b]), fill=_SIDE_COLOURS[side], width=round(3 * scale))
-    dots = [
-        p
-        for points, (_, flags) in zip(pixels, people, strict=True)
-        for p, f in zip(points, flags, strict=True)
-        if f
-    ]
-    for radius, colour in (
-        (3.5, (0, 0, 0)),
-        (2.5, (255, 255, 255)),
-    ):  # rims first, so none hides a dot
-        for x, y in dots:
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
 
 
 def save_image(image: Image.Image, path: Path, kind: str, quality: int = 90) -> None:
@@ -154,19 +131,42 @@ def _image(
     images_dir: Path,
     kind: str,
     head_top_y: float | None = None,
-) -> None:
-    """Draws 1-3 figures on a plain background, appends their entries and writes the image."""
+) -> list[tuple[list, list]]:
+    """Draws 1-3 figures on a plain background, appends their entries and writes the image.
+
+    Returns the figures' (joints, labelled) pairs, with every joint's true position.
+    """
     people, new_entries = place_people(rng, name, IMAGE_SIZE, head_top_y)
     entries.extend(new_entries)
     image = _background(rng)
     draw_people(ImageDraw.Draw(image), people)
     save_image(image, images_dir / name, kind)
+    return people
+
+
+def head_box(joints: list[list[float]]) -> list[float]:
+    """A square head box (x1, y1, x2, y2) from upper neck to head top, as wide as it is tall."""
+    (nx, ny), (tx, ty) = joints[8], joints[9]
+    half = math.dist((nx, ny), (tx, ty)) / 2
+    cx, cy = (nx + tx) / 2, (ny + ty) / 2
+    return [round(v, 2) for v in (cx - half, cy - half, cx + half, cy + half)]
+
+
+def _write_ground_truth(path: Path, people: list[tuple[list, list]], entries: list[dict]) -> None:
+    """HRNet's gt_valid.mat for `entries`: their joints and flags, and each figure's head box."""
+    path.write_bytes(
+        ground_truth_mat(
+            np.array([head_box(joints) for joints, _ in people]),
+            np.array([entry["joints"] for entry in entries]),
+            np.array([entry["joints_vis"] for entry in entries], dtype=bool),
+        )
+    )
 
 
 def write_sample(
     out: Path, train_images: int = 16, validation_images: int = 6, seed: int = 0
 ) -> Path:
-    """Writes `images/`, `train.json` and `valid.json` under `out`; returns `out`."""
+    """Writes `images/`, `train.json`, `valid.json` and `gt_valid.mat` under `out`; returns `out`."""
     rng = random.Random(seed)
     images_dir = Path(out) / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
@@ -174,13 +174,16 @@ def write_sample(
     number = 0
     for filename, count in splits.items():
         entries: list[dict] = []
+        people: list[tuple[list, list]] = []
         for i in range(count):
             number += 1
             kind = _ODD_KINDS.get(i, "baseline") if filename == "train.json" else "baseline"
             # MPII has labelled joints outside the image, e.g. a head top at y = -0.77553.
             top = -0.77553 if filename == "valid.json" and i == 0 else None
-            _image(rng, f"{seed:03d}{number:06d}.jpg", entries, images_dir, kind, top)
+            people += _image(rng, f"{seed:03d}{number:06d}.jpg", entries, images_dir, kind, top)
         (Path(out) / filename).write_text(json.dumps(entries, indent=1) + "\n")
+        if filename == "valid.json":
+            _write_ground_truth(Path(out) / "gt_valid.mat", people, entries)
     return Path(out)
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 from tensorflow_datasets.core.utils import shard_utils
 
 from mpii_pose.errors import AnnotationError, ImageError
+from mpii_pose.head_boxes import parse_ground_truth
 from mpii_pose.images import is_stored_verbatim
 from mpii_pose.sample import write_sample
 from tests.conftest import build, leftovers, read_json, write_json
@@ -47,6 +48,7 @@ def test_every_example_matches_its_json_entry_and_image(built, split, annotation
     manual, builder = built
     entries = read_json(manual / annotations)
     ds = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+    truth = parse_ground_truth((manual / "gt_valid.mat").read_bytes(), "gt_valid.mat")
     seen = set()
     for ex in tfds.as_numpy(ds):
         index = int(ex["annotation_index"])
@@ -57,6 +59,12 @@ def test_every_example_matches_its_json_entry_and_image(built, split, annotation
         np.testing.assert_array_equal(ex["visibility"], np.asarray(entry["joints_vis"], bool))
         np.testing.assert_array_equal(ex["center"], np.asarray(entry["center"], np.float32))
         assert ex["scale"] == np.float32(entry["scale"])
+        if split == "validation":  # from the sample's gt_valid.mat
+            np.testing.assert_array_equal(
+                ex["head_box"], truth.head_boxes[index].astype(np.float32)
+            )
+        else:
+            assert np.isnan(ex["head_box"]).all()
         same_image = [i for i, e in enumerate(entries[:index]) if e["image"] == entry["image"]]
         assert ex["person_index"] == len(same_image)
         stored = ex["image"]

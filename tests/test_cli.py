@@ -1,12 +1,25 @@
-"""The commands users run: `mpii-pose build`, `tfds build` both ways, and `import mpii_pose`."""
+"""The commands users run: `mpii-pose build` and `show`, `tfds build` both ways, the import."""
 
 import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from mpii_pose import Builder
 from mpii_pose.cli import main
 from mpii_pose.sample import SAMPLE_DIR
-from tests.conftest import BIN, REPO, checked, digests, read_json, run, write_json
+from tests.conftest import (
+    BIN,
+    DATASET,
+    REPO,
+    build,
+    checked,
+    digests,
+    read_json,
+    run,
+    write_json,
+)
 
 
 def test_import_loads_neither_tensorflow_nor_ray():
@@ -55,7 +68,7 @@ def test_existing_build_is_reported_not_clobbered_unless_overwrite(tmp_path):
         "2",
     ]
     checked(args)
-    shard = tmp_path / "mpii_pose" / "1.0.0" / "mpii_pose-train.tfrecord-00000-of-00002"
+    shard = tmp_path / DATASET / "mpii_pose-train.tfrecord-00000-of-00002"
     shard.write_bytes(b"marker")
     again = checked(args)
     assert "already built" in again.stdout and shard.read_bytes() == b"marker"
@@ -94,3 +107,41 @@ def test_help_explains_every_option(capsys):
         assert option in text
     assert "annotations/" in text and "array_record" in text and "tfds.load" in text
     assert "RAY_ADDRESS" in text and "DirectRunner" in text
+
+
+def test_show_draws_a_grid_of_examples_with_their_head_boxes(manual_dir, tmp_path):
+    build(manual_dir, tmp_path / "data")  # the sample has validation head boxes (gt_valid.mat)
+    persons = len(read_json(manual_dir / "valid.json"))
+    out = tmp_path / "pictures" / "grid.png"
+    result = checked([BIN / "mpii-pose", "show", "--data_dir", tmp_path / "data", "--num", "5",
+                      "--start", "1", "--columns", "2", "--tile", "160", "--out", out])  # fmt: skip
+    assert f"Wrote {out}: validation examples 1 to 5 of {persons}" in result.stdout
+    with Image.open(out) as image:
+        assert (image.format, image.size) == ("PNG", (2 * 160, 3 * 160))
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    tiles = [pixels[r : r + 160, c : c + 160] for r in (0, 160, 320) for c in (0, 160)]
+    assert all(len(np.unique(t.reshape(-1, 3), axis=0)) > 50 for t in tiles[:5])
+    assert all(not np.array_equal(a, b) for i, a in enumerate(tiles[:5]) for b in tiles[i + 1 : 5])
+    assert not tiles[5].any()  # no sixth example: an empty tile
+    yellow = (pixels[..., 0] > 200) & (pixels[..., 1] > 170) & (pixels[..., 2] < 90)
+    assert yellow.sum() > 100  # the head boxes (no sample colour has so little blue)
+
+
+def test_show_without_a_build_says_how_to_build(tmp_path):
+    out = tmp_path / "grid.png"
+    result = run([BIN / "mpii-pose", "show", "--data_dir", tmp_path, "--out", out])
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        f"mpii-pose: error: mpii_pose {Builder.VERSION} is not built in {tmp_path}; build it "
+        f"first with `mpii-pose build --manual_dir M --data_dir {tmp_path}`"
+    ) in result.stderr
+    assert not out.exists()
+
+
+def test_show_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["show", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--data_dir", "--split", "--num", "--start", "--columns", "--tile", "--out"):
+        assert option in text
+    assert "filename#person_index" in text and "head box" in text and "letterboxed" in text

@@ -2,6 +2,7 @@
 
 import io
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -23,6 +24,8 @@ def truth_of(entries: list[dict], shift: float = 0.0) -> tuple[np.ndarray, np.nd
 
 
 def write_truth(manual_dir, name: str = "gt_valid.mat", entries=None, **kwargs):
+    """Replaces the sample's gt_valid.mat with one at `name`, for `entries` (default: valid.json)."""
+    (manual_dir / "gt_valid.mat").unlink()
     entries = read_json(manual_dir / "valid.json") if entries is None else entries
     boxes, joints, labelled = truth_of(entries, **kwargs)
     path = manual_dir / name
@@ -43,6 +46,7 @@ def test_validation_persons_get_their_head_boxes(manual_dir, name):
 
 
 def test_without_a_file_no_person_has_a_head_box(manual_dir):
+    (manual_dir / "gt_valid.mat").unlink()
     sources = load_sources(manual_dir)
     assert all(p.head_box is None for s in sources.values() for p in s.persons)
 
@@ -59,8 +63,8 @@ def test_written_file_is_reproducible_and_reads_back(manual_dir):
 
 
 def test_two_head_box_files_are_refused(manual_dir):
-    write_truth(manual_dir, "gt_valid.mat")
-    write_truth(manual_dir, "annotations/mpii_gt_val.mat")
+    (manual_dir / "annotations").mkdir()
+    shutil.copy(manual_dir / "gt_valid.mat", manual_dir / "annotations" / "mpii_gt_val.mat")
     with pytest.raises(ManualDirError, match="several validation head-box files"):
         load_sources(manual_dir)
 
@@ -127,9 +131,8 @@ def test_malformed_files_are_named_with_what_was_expected():
 
 
 def test_a_bad_file_stops_the_build_and_leaves_nothing(manual_dir, tmp_path):
-    (manual_dir / "annot").mkdir()
-    (manual_dir / "annot" / "gt_valid.mat").write_bytes(b"garbage")
-    with pytest.raises(AnnotationError, match="annot/gt_valid.mat: not a MATLAB .mat file"):
+    (manual_dir / "gt_valid.mat").write_bytes(b"garbage")
+    with pytest.raises(AnnotationError, match="manual/gt_valid.mat: not a MATLAB .mat file"):
         build(manual_dir, tmp_path / "data")
     assert leftovers(tmp_path / "data") == []
 

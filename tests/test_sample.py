@@ -1,6 +1,7 @@
 """The bundled sample: generated deterministically, and showing each person where the JSON says."""
 
 import filecmp
+import hashlib
 
 import numpy as np
 from PIL import Image
@@ -13,15 +14,22 @@ def test_generator_is_deterministic(tmp_path):
     a = write_sample(tmp_path / "a", train_images=5, validation_images=2, seed=11)
     b = write_sample(tmp_path / "b", train_images=5, validation_images=2, seed=11)
     names = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    assert len(names) == 2 + 7
+    assert len(names) == 3 + 7  # train.json, valid.json, gt_valid.mat and the images
     match, mismatch, errors = filecmp.cmpfiles(a, b, [str(n) for n in names], shallow=False)
     assert (mismatch, errors) == ([], [])
 
 
-def test_bundled_annotations_come_from_the_generator(tmp_path):
-    fresh = write_sample(tmp_path / "fresh")
-    for name in ("train.json", "valid.json"):
-        assert read_json(fresh / name) == read_json(SAMPLE_DIR / name)
+def test_the_bundled_sample_regenerates_byte_for_byte(tmp_path):
+    """Images, JSON and gt_valid.mat: the bundled copy is what the generator writes."""
+    fresh = write_sample(tmp_path / "sample")
+
+    def digests(root):
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+    expected = digests(SAMPLE_DIR)
+    assert {"train.json", "valid.json", "gt_valid.mat"} <= set(expected)
+    assert digests(fresh) == expected
 
 
 def test_sample_has_what_real_mpii_has():
