@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="M",
         help="folder with images/ and the HRNet/mmpose JSON (train.json with valid.json or "
         "validation.json, or mpii_train.json with mpii_val.json; at the top or under annot/, "
-        "annotations/ or mpii_human_pose_v1_u12_2/). Default: DATA_DIR/downloads/manual",
+        "annotations/ or mpii_human_pose_v1_u12_2/); what it lacks is downloaded "
+        "($MPII_POSE_MIRROR fetches from a mirror). Default: DATA_DIR/downloads/manual",
     )
     source.add_argument(
         "--sample",

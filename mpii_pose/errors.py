@@ -50,3 +50,7 @@ class ImageError(MpiiPoseError):
 
 class IncompleteBuildError(MpiiPoseError):
     """What was written differs from the plan: a shard is missing, short or corrupt."""
+
+
+class DownloadError(MpiiPoseError):
+    """A download failed, did not match its checksum, or its archive lacks what it should hold."""

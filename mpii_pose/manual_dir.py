@@ -1,4 +1,9 @@
-"""Find the images folder and the annotation files in a manual directory, where users keep them."""
+"""Find the images folder and the annotation files in a manual directory, where users keep them.
+
+A build reads from the manual directory first and from extracted downloads for the parts it lacks
+(see mpii_pose.downloads): the images from the first folder with `images/`, every annotation file
+from the first folder with any.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from mpii_pose.annotations import Person, parse_annotations
 from mpii_pose.errors import AnnotationError, ManualDirError
 
 IMAGES_DIR = "images"
+# The parts of a manual directory that a download can stand in for.
+IMAGES, ANNOTATIONS = "images", "annotations"
 # Folders searched for annotation files, relative to the manual directory.
 ANNOTATION_DIRS: tuple[str, ...] = ("", "annot", "annotations", "mpii_human_pose_v1_u12_2")
 # Accepted annotation file names per split: HRNet's first, then mmpose's.
@@ -83,12 +90,53 @@ def find_images_dir(manual_dir: epath.PathLike) -> epath.Path:
     return images
 
 
-def load_sources(manual_dir: epath.PathLike) -> dict[str, SplitSource]:
-    """Locates and parses every split's annotations, so that bad input fails before any write."""
-    images_dir = find_images_dir(manual_dir)
+def find_annotation_files(root: epath.PathLike) -> dict[str, epath.Path]:
+    """The annotation file of every split in `root`; refuses a split with none or several."""
+    return {split: find_annotation_file(root, split) for split in ANNOTATION_FILES}
+
+
+def has_annotations(root: epath.PathLike) -> bool:
+    """True when `root` holds an annotation file of any split in any of the searched folders."""
+    base = epath.Path(root)
+    return any(
+        (base / folder / name).is_file()
+        for folder in ANNOTATION_DIRS
+        for names in ANNOTATION_FILES.values()
+        for name in names
+    )
+
+
+def missing_parts(manual_dir: epath.PathLike | None) -> list[str]:
+    """The parts (IMAGES, ANNOTATIONS) that `manual_dir` (None: there is none) lacks entirely."""
+    if manual_dir is None:
+        return [IMAGES, ANNOTATIONS]
+    root = epath.Path(manual_dir)
+    return [
+        part
+        for part, present in (
+            (IMAGES, (root / IMAGES_DIR).is_dir()),
+            (ANNOTATIONS, has_annotations(root)),
+        )
+        if not present
+    ]
+
+
+def load_sources(
+    manual_dir: epath.PathLike | None, downloaded: tuple[epath.PathLike, ...] = ()
+) -> dict[str, SplitSource]:
+    """Locates and parses every split's annotations, so that bad input fails before any write.
+
+    The images come from the first of `manual_dir` and `downloaded` that has `images/`, the
+    annotations (and head boxes) from the first that has an annotation file.
+    """
+    roots = [epath.Path(r) for r in (manual_dir, *downloaded) if r is not None]
+    if not roots:
+        raise ManualDirError("no manual directory and nothing downloaded to build from")
+    images_root = next((r for r in roots if (r / IMAGES_DIR).is_dir()), roots[0])
+    images_dir = find_images_dir(images_root)
+    annotation_root = next((r for r in roots if has_annotations(r)), roots[0])
     sources = {}
-    for split in ANNOTATION_FILES:
-        path = find_annotation_file(manual_dir, split)
+    for split, path in find_annotation_files(annotation_root).items():
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as err:
@@ -96,7 +144,7 @@ def load_sources(manual_dir: epath.PathLike) -> dict[str, SplitSource]:
         persons = parse_annotations(text, str(path))
         if not persons:
             raise AnnotationError.at(str(path), None, "holds no person entries")
-        box_file = find_head_box_file(manual_dir, split)
+        box_file = find_head_box_file(annotation_root, split)
         if box_file is not None:
             truth = head_boxes.parse_ground_truth(box_file.read_bytes(), str(box_file))
             persons = head_boxes.attach_head_boxes(persons, truth, str(box_file), str(path))

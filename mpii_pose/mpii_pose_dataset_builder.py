@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tensorflow_datasets as tfds
+from etils import epath
 from tensorflow_datasets.core import file_adapters
 from tensorflow_datasets.core import split_builder as split_builder_lib
 from tensorflow_datasets.core import splits as splits_lib
 from tensorflow_datasets.core import utils as tfds_utils
+from tensorflow_datasets.core.download import checksums as checksums_lib
 
-from mpii_pose import checks, examples, manual_dir, planning
+from mpii_pose import checks, downloads, examples, manual_dir, planning
 from mpii_pose.engines import Engine
 from mpii_pose.errors import MpiiPoseError
 from mpii_pose.example_writer import DeterministicExampleWriter
@@ -34,12 +36,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         "shards, raw MATLAB 1-based joints, byte-reproducible shards.",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
-    Put into the manual directory (`--manual_dir`, by default
-    `<data_dir>/downloads/manual/`):
+    Optional: what the manual directory (`--manual_dir`, by default
+    `<data_dir>/downloads/manual/`) holds is used instead of downloading it.
 
-    * `images/`: the MPII images. Download
+    * `images/`: the MPII images, from
       https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1.tar.gz
-      (12 GB; sha256 in checksums.tsv) and unpack it in the manual directory; it
+      (12 GB; sha256 in checksums.tsv) unpacked in the manual directory; it
       creates `images/` with 24,984 JPEGs.
     * The HRNet/mmpose JSON annotations, one entry per person:
       - HRNet's `train.json` and `valid.json` (or `validation.json`), from the
@@ -49,10 +51,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar
       They may sit at the top of the manual directory or in `annot/`,
       `annotations/` or `mpii_human_pose_v1_u12_2/`; exactly one file per split.
-    * Optional, for PCKh evaluation: the validation head boxes, HRNet's
-      `gt_valid.mat` (same folder as its JSON) or mmpose's `mpii_gt_val.mat`
-      (in mpii_annotations.tar), searched in the same folders. Without it the
+    * For PCKh evaluation, the validation head boxes: HRNet's `gt_valid.mat`
+      or mmpose's `mpii_gt_val.mat`, beside the JSON. Without it the
       `head_box` feature is NaN.
+
+    What is missing is downloaded: the images archive above, and mmpose's
+    mpii_annotations.tar for the JSON and head boxes.
 
     Layout example:
         manual_dir/images/000001163.jpg ...
@@ -68,10 +72,39 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(features=feature_spec(), homepage=_HOMEPAGE)
 
+    @tfds_utils.classproperty
+    @classmethod
+    def _checksums_path(cls) -> epath.Path:
+        """checksums.tsv beside the builder, or the file that $MPII_POSE_CHECKSUMS names."""
+        return downloads.checksums_file_from_env() or epath.Path(__file__).parent / "checksums.tsv"
+
+    @tfds_utils.classproperty
+    @classmethod
+    def url_infos(cls) -> dict[str, checksums_lib.UrlInfo]:
+        """The registered checksums, read at each build so that registering takes effect."""
+        path = cls._checksums_path
+        registered = checksums_lib.load_url_infos(path) if path.exists() else {}
+        return downloads.mirrored_url_infos(registered, downloads.mirror_from_env())
+
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         """TFDS's split API; the build itself goes through `_download_and_prepare`'s plan."""
-        sources = manual_dir.load_sources(dl_manager.manual_dir)
+        sources = self._sources(dl_manager)
         return {split: self._generate_examples(source) for split, source in sources.items()}
+
+    def _sources(self, dl_manager: tfds.download.DownloadManager) -> dict:
+        """Every split's source: the manual directory first, downloads for what it lacks."""
+        try:
+            manual = dl_manager.manual_dir
+        except AssertionError:  # TFDS's "does not exist or is empty"
+            manual = None
+        download_dir = epath.Path(dl_manager.download_dir)
+        downloaded = downloads.fetch(
+            dl_manager,
+            manual_dir.missing_parts(manual),
+            scratch=(download_dir, download_dir / self.name, download_dir / "extracted"),
+            mirror=downloads.mirror_from_env(),
+        )
+        return manual_dir.load_sources(manual, tuple(downloaded))
 
     def _generate_examples(self, source: manual_dir.SplitSource):
         yield from examples.generate_examples(source)
@@ -83,7 +116,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """Plans every split, writes it with the engine or TFDS's writer, counts, then records it."""
         if download_config.max_examples_per_split == 0:
             return
-        sources = manual_dir.load_sources(dl_manager.manual_dir)
+        sources = self._sources(dl_manager)
         plans = [
             planning.plan_split(
                 source, download_config.max_examples_per_split, download_config.num_shards

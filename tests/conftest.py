@@ -57,8 +57,8 @@ def run(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.CompletedPr
     )
 
 
-def checked(args: list, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    result = run(args, cwd)
+def checked(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.CompletedProcess:
+    result = run(args, cwd, env)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 

@@ -1,0 +1,219 @@
+"""Zero-touch builds through TFDS's real download manager, against a loopback HTTP server.
+
+The server serves small archives in the official layouts (the images tar.gz with `images/`, mmpose's
+tar with `annotations/`), can corrupt a file or drop the connection mid-file, and logs requests.
+`MPII_POSE_MIRROR` points the builder at it; `MPII_POSE_CHECKSUMS` at a checksums file for its files.
+"""
+
+import hashlib
+import http.server
+import io
+import shutil
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+import tensorflow_datasets as tfds
+from tensorflow_datasets.core.download import checksums
+
+import mpii_pose
+from mpii_pose.downloads import ARCHIVES, CHECKSUMS_ENV, MIRROR_ENV, mirrored_url_infos
+from mpii_pose.errors import DownloadError
+from mpii_pose.sample import write_sample
+from tests.conftest import BIN, DATASET, ENV, build, checked, leftovers, read_json
+
+IMAGES, ANNOTATIONS = (archive.filename for archive in ARCHIVES)
+
+
+def tar_of(files: dict[str, bytes], mode: str) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode=mode) as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def official_archives(sample: Path) -> dict[str, bytes]:
+    """The sample as the two downloads: images/ in a tar.gz, mmpose's annotations/ in a tar."""
+    images = {f"images/{p.name}": p.read_bytes() for p in sorted((sample / "images").iterdir())}
+    annotations = {
+        "annotations/mpii_train.json": (sample / "train.json").read_bytes(),
+        "annotations/mpii_val.json": (sample / "valid.json").read_bytes(),
+        "annotations/mpii_gt_val.mat": (sample / "gt_valid.mat").read_bytes(),
+    }
+    return {IMAGES: tar_of(images, "w:gz"), ANNOTATIONS: tar_of(annotations, "w")}
+
+
+class Server:
+    """A loopback HTTP server of named files that logs requests and can misbehave once per file."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files, self.requests, self.drop_once = dict(files), [], set()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                name = self.path.lstrip("/")
+                server.requests.append(name)
+                if name not in server.files:
+                    self.send_error(404)
+                    return
+                data = server.files[name]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if name in server.drop_once:  # half the promised bytes, then hang up
+                    server.drop_once.discard(name)
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.connection.close()
+                    return
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def checksums_file(self, path: Path, names=(IMAGES, ANNOTATIONS)) -> Path:
+        """A checksums.tsv registering the served files (as they are now) under their URLs."""
+        lines = [
+            f"{self.url}/{name}\t{len(self.files[name])}\t"
+            f"{hashlib.sha256(self.files[name]).hexdigest()}\t{name}"
+            for name in names
+        ]
+        path.write_text("# test checksums\n" + "\n".join(lines) + "\n")
+        return path
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    return write_sample(tmp_path_factory.mktemp("downloads") / "sample", 8, 3, seed=7)
+
+
+@pytest.fixture
+def server(sample, tmp_path, monkeypatch):
+    served = Server(official_archives(sample))
+    monkeypatch.setenv(MIRROR_ENV, served.url)
+    monkeypatch.setenv(CHECKSUMS_ENV, str(served.checksums_file(tmp_path / "checksums.tsv")))
+    yield served
+    served.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def manual_build(sample, tmp_path_factory) -> dict[str, bytes]:
+    """The shard files of a build from the same data as a manual directory."""
+    data_dir = tmp_path_factory.mktemp("manual_build")
+    build(sample, data_dir)
+    return shards(data_dir)
+
+
+def shards(data_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((data_dir / DATASET).glob("*.tfrecord*"))}
+
+
+def partial_files(data_dir: Path) -> list[str]:
+    """What an interrupted download or extraction would leave in TFDS's downloads folder."""
+    downloads = data_dir / "downloads"
+    return sorted(
+        str(p.relative_to(downloads))
+        for p in downloads.rglob("*")
+        if ".tmp." in p.name or p.name.startswith("incomplete.")
+    )
+
+
+def test_tfds_load_downloads_everything_and_builds_what_a_manual_dir_builds(
+    server, sample, tmp_path, manual_build
+):
+    ds = tfds.load("mpii_pose", data_dir=str(tmp_path), split="validation")
+    assert len(list(ds)) == len(read_json(sample / "valid.json"))
+    assert sorted(server.requests) == sorted([IMAGES, ANNOTATIONS])
+    assert shards(tmp_path) == manual_build
+    builder = tfds.builder("mpii_pose", data_dir=str(tmp_path))
+    assert builder.info.download_size == sum(len(data) for data in server.files.values())
+
+
+def test_manual_data_wins_and_only_the_rest_is_downloaded(server, sample, tmp_path):
+    images_only = tmp_path / "manual"
+    shutil.copytree(sample / "images", images_only / "images")
+    env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(tmp_path / "checksums.tsv")}
+    checked(
+        [BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+         "--manual_dir", images_only, "--data_dir", tmp_path / "data"],
+        env=env,
+    )  # fmt: skip
+    assert server.requests == [ANNOTATIONS]
+    server.requests.clear()
+    build(sample, tmp_path / "complete")  # images and annotations by hand: nothing to fetch
+    assert server.requests == []
+
+
+def test_a_checksum_mismatch_names_the_file_and_both_sums(server, tmp_path):
+    expected = hashlib.sha256(server.files[IMAGES]).hexdigest()
+    server.files[IMAGES] = server.files[IMAGES][:-10] + b"0123456789"
+    actual = hashlib.sha256(server.files[IMAGES]).hexdigest()
+    with pytest.raises(DownloadError) as info:
+        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    message = str(info.value)
+    assert f"{server.url}/{IMAGES}" in message and expected in message and actual in message
+    assert "run the build again" in message
+    assert leftovers(tmp_path) == [] and partial_files(tmp_path) == []
+    assert not list((tmp_path / "downloads").rglob("*.tar.gz"))  # the bad file is not kept
+
+
+def test_a_dropped_connection_fails_cleanly_and_the_next_run_starts_afresh(
+    server, tmp_path, manual_build
+):
+    server.drop_once.add(IMAGES)
+    with pytest.raises(DownloadError, match=rf"downloading {server.url}/{IMAGES} failed"):
+        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert leftovers(tmp_path) == [] and partial_files(tmp_path) == []
+    mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert shards(tmp_path) == manual_build
+    assert server.requests.count(IMAGES) == 2
+
+
+def test_an_archive_without_images_says_what_it_holds(server, tmp_path):
+    server.files[IMAGES] = tar_of({"pictures/1.jpg": b"x", "README": b"y"}, "w:gz")
+    server.checksums_file(tmp_path / "checksums.tsv")
+    with pytest.raises(DownloadError) as info:
+        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    message = str(info.value)
+    assert f"{server.url}/{IMAGES}" in message and "no images/ folder" in message
+    assert "it holds README, pictures/" in message
+    assert leftovers(tmp_path) == []
+
+
+def test_an_annotations_archive_without_json_says_what_it_holds(server, tmp_path):
+    server.files[ANNOTATIONS] = tar_of({"annotations/mpii_test.json": b"[]"}, "w")
+    server.checksums_file(tmp_path / "checksums.tsv")
+    with pytest.raises(DownloadError, match=r"no train annotations.*; it holds annotations/"):
+        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+
+
+def test_register_checksums_records_the_unpublished_annotations(server, tmp_path):
+    registered = server.checksums_file(tmp_path / "checksums.tsv", names=(IMAGES,))
+    env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(registered)}
+    checked(
+        [BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+         "--data_dir", tmp_path / "data", "--register_checksums"],
+        env=env,
+    )  # fmt: skip
+    infos = checksums.load_url_infos(registered)
+    sha = hashlib.sha256(server.files[ANNOTATIONS]).hexdigest()
+    assert infos[f"{server.url}/{ANNOTATIONS}"].checksum == sha
+    assert infos[f"{server.url}/{IMAGES}"].size == len(server.files[IMAGES])
+
+
+def test_a_mirror_is_verified_against_the_official_checksums():
+    official = checksums.load_url_infos(Path(mpii_pose.__file__).parent / "checksums.tsv")
+    infos = mirrored_url_infos(official, "https://mirror.example/mpii/")
+    images = next(a for a in ARCHIVES if a.filename == IMAGES)
+    assert infos[f"https://mirror.example/mpii/{IMAGES}"] == official[images.url]
+    assert f"https://mirror.example/mpii/{ANNOTATIONS}" not in infos  # no published checksum
+    assert mirrored_url_infos(official, None) == official
