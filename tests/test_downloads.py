@@ -217,3 +217,21 @@ def test_a_mirror_is_verified_against_the_official_checksums():
     assert infos[f"https://mirror.example/mpii/{IMAGES}"] == official[images.url]
     assert f"https://mirror.example/mpii/{ANNOTATIONS}" not in infos  # no published checksum
     assert mirrored_url_infos(official, None) == official
+
+
+def test_what_a_killed_run_left_is_removed_before_downloading(server, tmp_path, manual_build):
+    stale = [
+        tmp_path / "downloads" / "mpii_pose" / f"x_{IMAGES}.tmp.{'a' * 32}" / IMAGES,
+        tmp_path
+        / "downloads"
+        / "extracted"
+        / f"incomplete.{'b' * 32}_TAR_GZ.x"
+        / "images"
+        / "1.jpg",
+    ]
+    for path in stale:
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"partial")
+    mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert partial_files(tmp_path) == []
+    assert shards(tmp_path) == manual_build
