@@ -30,8 +30,13 @@ class Person:
     labelled: tuple[bool, ...]  # the JSON's `joints_vis`: annotated or not (occluded ones too)
     center: tuple[float, float]
     scale: float
-    # (x1, y1, x2, y2), 1-based, from a gt_valid.mat beside the JSON; None when there is none.
+    # (x1, y1, x2, y2), 1-based, from a gt_valid.mat or the official .mat; None when unknown.
     head_box: tuple[float, float, float, float] | None = None
+    # From the official .mat, when it holds this person: per joint 1 visible, 0 occluded, -1 unknown.
+    is_visible: tuple[int, ...] | None = None
+    activity: str = ""  # the image's activity, e.g. 'bicycling, mountain'; '' when unknown
+    category: str = ""  # its category, e.g. 'bicycling'; '' when unknown
+    activity_id: int = -1  # MPII's activity id; -1 when unknown
 
 
 def parse_annotations(text: str, source: str) -> tuple[Person, ...]:

@@ -1,4 +1,5 @@
-"""What a build downloads when the manual directory lacks it: the official images, mmpose's JSON.
+"""What a build downloads when the manual directory lacks it: the official images and annotations
+(.mat, for occlusion, activities and head boxes), and mmpose's JSON.
 
 Downloads go through TFDS's download manager, verified against `checksums.tsv` where a checksum is
 published. `MPII_POSE_MIRROR` fetches every file from a mirror instead (verified against the
@@ -47,6 +48,12 @@ ARCHIVES: tuple[Archive, ...] = (
         "mpii_annotations.tar",
         "https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar",
         manual_dir.find_annotation_files,
+    ),
+    Archive(
+        manual_dir.ANNOTATIONS,
+        "mpii_human_pose_v1_u12_2.zip",
+        "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1_u12_2.zip",
+        manual_dir.require_official_file,
     ),
 )
 

@@ -33,6 +33,10 @@ def to_example(person: Person, image: bytes) -> dict[str, Any]:
         "head_box": np.asarray(
             UNKNOWN_HEAD_BOX if person.head_box is None else person.head_box, dtype=np.float32
         ),
+        "is_visible": np.asarray(person.is_visible or (-1,) * len(person.joints), dtype=np.int8),
+        "activity": person.activity,
+        "category": person.category,
+        "activity_id": person.activity_id,
         "annotation_index": person.annotation_index,
         "person_index": person.person_index,
     }

@@ -41,8 +41,24 @@ def feature_spec() -> tfds.features.FeaturesDict:
             "head_box": tfds.features.Tensor(
                 shape=(4,),
                 dtype=np.float32,
-                doc="(x1, y1, x2, y2) of the head, 1-based pixels, for PCKh; from gt_valid.mat "
-                "or mpii_gt_val.mat for validation, NaN when unknown (train, or no such file).",
+                doc="(x1, y1, x2, y2) of the head, 1-based pixels, for PCKh: from gt_valid.mat "
+                "or mpii_gt_val.mat (validation), else from the official .mat; NaN when unknown.",
+            ),
+            "is_visible": tfds.features.Tensor(
+                shape=(NUM_JOINTS,),
+                dtype=np.int8,
+                doc="From the official .mat: 1 visible, 0 occluded, -1 unknown (joint not "
+                "labelled, or the person not found in mpii_human_pose_v1_u12_1.mat).",
+            ),
+            "activity": tfds.features.Text(
+                doc="The image's activity in the official .mat, e.g. 'bicycling, mountain'; "
+                "'' when unknown."
+            ),
+            "category": tfds.features.Text(
+                doc="The activity's category, e.g. 'bicycling'; '' when unknown."
+            ),
+            "activity_id": tfds.features.Scalar(
+                dtype=np.int32, doc="MPII's activity id; -1 when unknown."
             ),
             "annotation_index": tfds.features.Scalar(
                 dtype=np.int64, doc="Position of the person's entry in its JSON, from 0."

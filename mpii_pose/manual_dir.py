@@ -8,13 +8,15 @@ from the first folder with any.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from etils import epath
 
-from mpii_pose import head_boxes
+from mpii_pose import head_boxes, official_annotations
 from mpii_pose.annotations import Person, parse_annotations
 from mpii_pose.errors import AnnotationError, ManualDirError
 
+_LOG = logging.getLogger(__name__)
 IMAGES_DIR = "images"
 # The parts of a manual directory that a download can stand in for.
 IMAGES, ANNOTATIONS = "images", "annotations"
@@ -25,6 +27,9 @@ ANNOTATION_FILES: dict[str, tuple[str, ...]] = {
     "train": ("train.json", "mpii_train.json"),
     "validation": ("valid.json", "validation.json", "mpii_val.json"),
 }
+# The official annotations (in mpii_human_pose_v1_u12_2.zip), optional: occlusion, activities, and
+# head boxes of every person. Searched like the JSON, in every folder a build reads from.
+OFFICIAL_FILE = "mpii_human_pose_v1_u12_1.mat"
 # Optional head boxes per split (HRNet's, then mmpose's), needed for PCKh; searched like the JSON.
 HEAD_BOX_FILES: dict[str, tuple[str, ...]] = {
     "train": (),
@@ -44,7 +49,7 @@ class SplitSource:
 
 def find_annotation_file(manual_dir: epath.PathLike, split: str) -> epath.Path:
     """Returns the one annotation file of `split`; refuses none or several candidates."""
-    path = _find_one(manual_dir, split, ANNOTATION_FILES[split], "annotation")
+    path = _find_one(manual_dir, ANNOTATION_FILES[split], f"{split} annotation")
     if path is None:
         names = " or ".join(ANNOTATION_FILES[split])
         raise ManualDirError(
@@ -53,14 +58,29 @@ def find_annotation_file(manual_dir: epath.PathLike, split: str) -> epath.Path:
     return path
 
 
+def find_official_file(roots: list[epath.Path]) -> epath.Path | None:
+    """The official .mat in the first of `roots` that has one, or None."""
+    for root in roots:
+        path = _find_one(root, (OFFICIAL_FILE,), "official annotation")
+        if path is not None:
+            return path
+    return None
+
+
+def require_official_file(root: epath.PathLike) -> epath.Path:
+    """The official .mat in `root`; refuses a folder without one."""
+    path = find_official_file([epath.Path(root)])
+    if path is None:
+        raise ManualDirError(f"no {OFFICIAL_FILE} in {_folders(root)}")
+    return path
+
+
 def find_head_box_file(manual_dir: epath.PathLike, split: str) -> epath.Path | None:
     """Returns the head-box file of `split` (gt_valid.mat or mpii_gt_val.mat), or None."""
-    return _find_one(manual_dir, split, HEAD_BOX_FILES[split], "head-box")
+    return _find_one(manual_dir, HEAD_BOX_FILES[split], f"{split} head-box")
 
 
-def _find_one(
-    manual_dir: epath.PathLike, split: str, names: tuple[str, ...], kind: str
-) -> epath.Path | None:
+def _find_one(manual_dir: epath.PathLike, names: tuple[str, ...], what: str) -> epath.Path | None:
     """The one file named like `names` in the annotation folders; refuses several."""
     root = epath.Path(manual_dir)
     candidates = [
@@ -72,7 +92,7 @@ def _find_one(
     if len(candidates) > 1:
         found = ", ".join(map(str, candidates))
         raise ManualDirError(
-            f"several {split} {kind} files: {found}; keep one so that the build is unambiguous"
+            f"several {what} files: {found}; keep one so that the build is unambiguous"
         )
     return candidates[0] if candidates else None
 
@@ -135,6 +155,12 @@ def load_sources(
     images_root = next((r for r in roots if (r / IMAGES_DIR).is_dir()), roots[0])
     images_dir = find_images_dir(images_root)
     annotation_root = next((r for r in roots if has_annotations(r)), roots[0])
+    official_file = find_official_file(roots)
+    official = (
+        official_annotations.parse_official(official_file.read_bytes(), str(official_file))
+        if official_file
+        else None
+    )
     sources = {}
     for split, path in find_annotation_files(annotation_root).items():
         try:
@@ -148,5 +174,16 @@ def load_sources(
         if box_file is not None:
             truth = head_boxes.parse_ground_truth(box_file.read_bytes(), str(box_file))
             persons = head_boxes.attach_head_boxes(persons, truth, str(box_file), str(path))
+        if official is not None:
+            persons, unmatched = official_annotations.attach_official(persons, official)
+            if unmatched:
+                _LOG.warning(
+                    "%d of %d persons of %s have no single match in %s: their is_visible, "
+                    "activity and category are unknown",
+                    unmatched,
+                    len(persons),
+                    path,
+                    official_file,
+                )
         sources[split] = SplitSource(split, path, images_dir, persons)
     return sources

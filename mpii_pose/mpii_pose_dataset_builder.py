@@ -30,8 +30,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
-        "1.1.0": "New feature head_box (x1, y1, x2, y2) for PCKh: validation head boxes from "
-        "HRNet's gt_valid.mat or mmpose's mpii_gt_val.mat when in the manual dir, else NaN.",
+        "1.1.0": "New features: head_box (x1, y1, x2, y2) for PCKh, from HRNet's gt_valid.mat "
+        "or mmpose's mpii_gt_val.mat (validation) or the official .mat, else NaN; from the "
+        "official .mat, is_visible (1 visible, 0 occluded, -1 unknown), activity, category, "
+        "activity_id. Missing inputs are downloaded.",
         "1.0.0": "Initial release: one example per annotated person, 64 train / 8 validation "
         "shards, raw MATLAB 1-based joints, byte-reproducible shards.",
     }
@@ -55,8 +57,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       or mmpose's `mpii_gt_val.mat`, beside the JSON. Without it the
       `head_box` feature is NaN.
 
-    What is missing is downloaded: the images archive above, and mmpose's
-    mpii_annotations.tar for the JSON and head boxes.
+    * Optional, for occlusion flags, activities and head boxes of all persons:
+      `mpii_human_pose_v1_u12_1.mat` from
+      https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1_u12_2.zip
+      (at the top or in `mpii_human_pose_v1_u12_2/`).
+
+    What is missing is downloaded: the images archive above, and for the
+    annotations mmpose's mpii_annotations.tar with the official zip.
 
     Layout example:
         manual_dir/images/000001163.jpg ...

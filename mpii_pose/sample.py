@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from mpii_pose.drawing import draw_people
 from mpii_pose.head_boxes import ground_truth_mat
+from mpii_pose.official_annotations import OfficialPerson, official_images, official_mat
 from mpii_pose.skeleton import NUM_JOINTS
 
 SAMPLE_DIR = Path(__file__).parent / "dummy_data"
@@ -40,6 +41,14 @@ _TEMPLATE: tuple[tuple[float, float], ...] = (
     (0.12, -0.28),
     (0.21, -0.15),
     (0.26, -0.02),
+)
+# Where the official annotation zip puts its .mat, and activities as it names them ('' unknown).
+OFFICIAL_PATH = "mpii_human_pose_v1_u12_2/mpii_human_pose_v1_u12_1.mat"
+_ACTIVITIES = (
+    ("sports", "bicycling, mountain", 1),
+    ("occupation", "carpentry, general", 2),
+    ("home activities", "cooking or food preparation", 3),
+    ("", "", -1),
 )
 # Image kinds a real MPII copy contains besides RGB baseline JPEGs, by train image position.
 _ODD_KINDS = {1: "grayscale", 2: "png", 3: "cmyk", 4: "progressive"}
@@ -166,12 +175,14 @@ def _write_ground_truth(path: Path, people: list[tuple[list, list]], entries: li
 def write_sample(
     out: Path, train_images: int = 16, validation_images: int = 6, seed: int = 0
 ) -> Path:
-    """Writes `images/`, `train.json`, `valid.json` and `gt_valid.mat` under `out`; returns `out`."""
+    """Writes `images/`, `train.json`, `valid.json`, `gt_valid.mat` and the official .mat under
+    `out`; returns `out`."""
     rng = random.Random(seed)
     images_dir = Path(out) / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     splits = {"train.json": train_images, "valid.json": validation_images}
     number = 0
+    figures: list[tuple[dict, list]] = []  # every person's JSON entry and true joints
     for filename, count in splits.items():
         entries: list[dict] = []
         people: list[tuple[list, list]] = []
@@ -182,9 +193,49 @@ def write_sample(
             top = -0.77553 if filename == "valid.json" and i == 0 else None
             people += _image(rng, f"{seed:03d}{number:06d}.jpg", entries, images_dir, kind, top)
         (Path(out) / filename).write_text(json.dumps(entries, indent=1) + "\n")
+        figures += [(entry, joints) for entry, (joints, _) in zip(entries, people, strict=True)]
         if filename == "valid.json":
             _write_ground_truth(Path(out) / "gt_valid.mat", people, entries)
+    official = Path(out) / OFFICIAL_PATH
+    official.parent.mkdir(exist_ok=True)
+    official.write_bytes(official_mat(official_images(_official_persons(figures))))
     return Path(out)
+
+
+def _official_persons(figures: list[tuple[dict, list]]) -> list[OfficialPerson]:
+    """The persons as the official .mat holds them: joints, occlusion flags (some occluded, some
+    left empty), head boxes and activities; every eleventh person is left out of it."""
+    names: dict[str, int] = {}
+    persons = []
+    for g, (entry, joints) in enumerate(figures):
+        image = names.setdefault(entry["image"], len(names))
+        if g % 11 == 10:
+            continue
+        labelled = entry["joints_vis"]
+        category, activity, activity_id = _ACTIVITIES[image % len(_ACTIVITIES)]
+        persons.append(
+            OfficialPerson(
+                image=entry["image"],
+                image_index=image,
+                rect_index=0,  # the writer numbers an image's persons itself
+                is_train=True,
+                joints=tuple(
+                    tuple(p) if v else None for p, v in zip(entry["joints"], labelled, strict=True)
+                ),
+                is_visible=tuple(
+                    None if not v or j == g % NUM_JOINTS else (g + j) % 4 != 0
+                    for j, v in enumerate(labelled)
+                ),
+                head_box=tuple(head_box(joints)),
+                objpos=tuple(entry["center"]),
+                scale=entry["scale"],
+                single_person=False,
+                activity=activity,
+                category=category,
+                activity_id=activity_id,
+            )
+        )
+    return persons
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,8 @@ from tensorflow_datasets.core.utils import shard_utils
 from mpii_pose.errors import AnnotationError, ImageError
 from mpii_pose.head_boxes import parse_ground_truth
 from mpii_pose.images import is_stored_verbatim
-from mpii_pose.sample import write_sample
+from mpii_pose.official_annotations import parse_official
+from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from tests.conftest import build, leftovers, read_json, write_json
 
 
@@ -49,6 +50,10 @@ def test_every_example_matches_its_json_entry_and_image(built, split, annotation
     entries = read_json(manual / annotations)
     ds = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
     truth = parse_ground_truth((manual / "gt_valid.mat").read_bytes(), "gt_valid.mat")
+    official = {  # the sample's official persons, by image and objpos (= the JSON's center)
+        (p.image, p.objpos): p
+        for p in parse_official((manual / OFFICIAL_PATH).read_bytes(), OFFICIAL_PATH)
+    }
     seen = set()
     for ex in tfds.as_numpy(ds):
         index = int(ex["annotation_index"])
@@ -59,12 +64,26 @@ def test_every_example_matches_its_json_entry_and_image(built, split, annotation
         np.testing.assert_array_equal(ex["visibility"], np.asarray(entry["joints_vis"], bool))
         np.testing.assert_array_equal(ex["center"], np.asarray(entry["center"], np.float32))
         assert ex["scale"] == np.float32(entry["scale"])
+        record = official.get((entry["image"], tuple(entry["center"])))
         if split == "validation":  # from the sample's gt_valid.mat
             np.testing.assert_array_equal(
                 ex["head_box"], truth.head_boxes[index].astype(np.float32)
             )
+        elif record is not None:  # from the official .mat
+            np.testing.assert_array_equal(ex["head_box"], np.float32(record.head_box))
         else:
             assert np.isnan(ex["head_box"]).all()
+        if record is None:  # left out of the official .mat: unknown
+            assert (ex["is_visible"] == -1).all() and ex["activity"] == b""
+        else:
+            visible = [
+                -1 if v is None or not labelled else int(v)
+                for v, labelled in zip(record.is_visible, entry["joints_vis"], strict=True)
+            ]
+            assert ex["is_visible"].tolist() == visible
+            assert ex["activity"].decode() == record.activity
+            assert ex["category"].decode() == record.category
+            assert ex["activity_id"] == record.activity_id
         same_image = [i for i, e in enumerate(entries[:index]) if e["image"] == entry["image"]]
         assert ex["person_index"] == len(same_image)
         stored = ex["image"]

@@ -1,7 +1,7 @@
 """Zero-touch builds through TFDS's real download manager, against a loopback HTTP server.
 
 The server serves small archives in the official layouts (the images tar.gz with `images/`, mmpose's
-tar with `annotations/`), can corrupt a file or drop the connection mid-file, and logs requests.
+tar with `annotations/`, the official annotations zip), can corrupt a file or drop the connection mid-file, and logs requests.
 `MPII_POSE_MIRROR` points the builder at it; `MPII_POSE_CHECKSUMS` at a checksums file for its files.
 """
 
@@ -11,6 +11,7 @@ import io
 import shutil
 import tarfile
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,10 @@ from tensorflow_datasets.core.download import checksums
 import mpii_pose
 from mpii_pose.downloads import ARCHIVES, CHECKSUMS_ENV, MIRROR_ENV, mirrored_url_infos
 from mpii_pose.errors import DownloadError
-from mpii_pose.sample import write_sample
+from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from tests.conftest import BIN, DATASET, ENV, build, checked, leftovers, read_json
 
-IMAGES, ANNOTATIONS = (archive.filename for archive in ARCHIVES)
+IMAGES, ANNOTATIONS, OFFICIAL = (archive.filename for archive in ARCHIVES)
 
 
 def tar_of(files: dict[str, bytes], mode: str) -> bytes:
@@ -37,14 +38,22 @@ def tar_of(files: dict[str, bytes], mode: str) -> bytes:
 
 
 def official_archives(sample: Path) -> dict[str, bytes]:
-    """The sample as the two downloads: images/ in a tar.gz, mmpose's annotations/ in a tar."""
+    """The sample as the downloads: images/ in a tar.gz, mmpose's annotations/ in a tar, and the
+    official .mat in a zip."""
     images = {f"images/{p.name}": p.read_bytes() for p in sorted((sample / "images").iterdir())}
     annotations = {
         "annotations/mpii_train.json": (sample / "train.json").read_bytes(),
         "annotations/mpii_val.json": (sample / "valid.json").read_bytes(),
         "annotations/mpii_gt_val.mat": (sample / "gt_valid.mat").read_bytes(),
     }
-    return {IMAGES: tar_of(images, "w:gz"), ANNOTATIONS: tar_of(annotations, "w")}
+    official = io.BytesIO()
+    with zipfile.ZipFile(official, "w") as archive:
+        archive.writestr(OFFICIAL_PATH, (sample / OFFICIAL_PATH).read_bytes())
+    return {
+        IMAGES: tar_of(images, "w:gz"),
+        ANNOTATIONS: tar_of(annotations, "w"),
+        OFFICIAL: official.getvalue(),
+    }
 
 
 class Server:
@@ -80,7 +89,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-    def checksums_file(self, path: Path, names=(IMAGES, ANNOTATIONS)) -> Path:
+    def checksums_file(self, path: Path, names=(IMAGES, ANNOTATIONS, OFFICIAL)) -> Path:
         """A checksums.tsv registering the served files (as they are now) under their URLs."""
         lines = [
             f"{self.url}/{name}\t{len(self.files[name])}\t"
@@ -132,7 +141,7 @@ def test_tfds_load_downloads_everything_and_builds_what_a_manual_dir_builds(
 ):
     ds = tfds.load("mpii_pose", data_dir=str(tmp_path), split="validation")
     assert len(list(ds)) == len(read_json(sample / "valid.json"))
-    assert sorted(server.requests) == sorted([IMAGES, ANNOTATIONS])
+    assert sorted(server.requests) == sorted([IMAGES, ANNOTATIONS, OFFICIAL])
     assert shards(tmp_path) == manual_build
     builder = tfds.builder("mpii_pose", data_dir=str(tmp_path))
     assert builder.info.download_size == sum(len(data) for data in server.files.values())
@@ -147,7 +156,7 @@ def test_manual_data_wins_and_only_the_rest_is_downloaded(server, sample, tmp_pa
          "--manual_dir", images_only, "--data_dir", tmp_path / "data"],
         env=env,
     )  # fmt: skip
-    assert server.requests == [ANNOTATIONS]
+    assert server.requests == [ANNOTATIONS, OFFICIAL]
     server.requests.clear()
     build(sample, tmp_path / "complete")  # images and annotations by hand: nothing to fetch
     assert server.requests == []

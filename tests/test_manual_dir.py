@@ -5,7 +5,8 @@ import shutil
 import pytest
 
 from mpii_pose.errors import AnnotationError, ManualDirError
-from mpii_pose.manual_dir import find_annotation_file, load_sources
+from mpii_pose.manual_dir import OFFICIAL_FILE, find_annotation_file, load_sources
+from mpii_pose.sample import OFFICIAL_PATH
 
 
 def move(manual_dir, name, to):
@@ -68,3 +69,31 @@ def test_every_split_is_validated_before_anything_else(manual_dir):
     (manual_dir / "valid.json").write_text("[]")
     with pytest.raises(AnnotationError, match=r"valid.json: holds no person entries"):
         load_sources(manual_dir)
+
+
+def test_the_official_mat_adds_its_fields_and_unmatched_persons_are_reported(manual_dir, caplog):
+    sources = load_sources(manual_dir)  # the sample leaves every eleventh person out of it
+    persons = [p for s in sources.values() for p in s.persons]
+    known = [p for p in persons if p.is_visible is not None]
+    assert 0 < len(known) < len(persons)
+    assert {0, 1, -1} <= {v for p in known for v in p.is_visible}
+    assert all(p.head_box is not None for p in known)
+    unknown = sum(p.is_visible is None for p in sources["train"].persons)
+    assert f"{unknown} of {len(sources['train'].persons)} persons of" in caplog.text
+    assert all(p.activity == "" and p.activity_id == -1 for p in persons if p.is_visible is None)
+
+
+def test_the_official_mat_is_found_at_the_top_too_and_is_optional(manual_dir):
+    official = manual_dir / OFFICIAL_PATH
+    move(manual_dir, OFFICIAL_PATH, OFFICIAL_FILE)
+    assert any(p.is_visible for p in load_sources(manual_dir)["train"].persons)
+    shutil.copy(manual_dir / OFFICIAL_FILE, official)
+    with pytest.raises(ManualDirError, match="several official annotation files"):
+        load_sources(manual_dir)
+    (manual_dir / OFFICIAL_FILE).unlink()
+    official.write_bytes(b"not a mat file")
+    with pytest.raises(AnnotationError, match=rf"{OFFICIAL_FILE}: not a MATLAB"):
+        load_sources(manual_dir)
+    official.unlink()
+    persons = [p for s in load_sources(manual_dir).values() for p in s.persons]
+    assert all(p.is_visible is None and p.activity == "" for p in persons)

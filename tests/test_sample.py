@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 from PIL import Image
 
-from mpii_pose.sample import SAMPLE_DIR, write_sample
+from mpii_pose.sample import OFFICIAL_PATH, SAMPLE_DIR, write_sample
 from tests.conftest import read_json
 
 
@@ -14,13 +14,13 @@ def test_generator_is_deterministic(tmp_path):
     a = write_sample(tmp_path / "a", train_images=5, validation_images=2, seed=11)
     b = write_sample(tmp_path / "b", train_images=5, validation_images=2, seed=11)
     names = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    assert len(names) == 3 + 7  # train.json, valid.json, gt_valid.mat and the images
+    assert len(names) == 4 + 7  # train.json, valid.json, gt_valid.mat, the official .mat, images
     match, mismatch, errors = filecmp.cmpfiles(a, b, [str(n) for n in names], shallow=False)
     assert (mismatch, errors) == ([], [])
 
 
 def test_the_bundled_sample_regenerates_byte_for_byte(tmp_path):
-    """Images, JSON and gt_valid.mat: the bundled copy is what the generator writes."""
+    """Images, JSON and both .mat files: the bundled copy is what the generator writes."""
     fresh = write_sample(tmp_path / "sample")
 
     def digests(root):
@@ -28,7 +28,7 @@ def test_the_bundled_sample_regenerates_byte_for_byte(tmp_path):
         return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
     expected = digests(SAMPLE_DIR)
-    assert {"train.json", "valid.json", "gt_valid.mat"} <= set(expected)
+    assert {"train.json", "valid.json", "gt_valid.mat", OFFICIAL_PATH} <= set(expected)
     assert digests(fresh) == expected
 
 

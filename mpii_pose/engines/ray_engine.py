@@ -14,6 +14,8 @@ from mpii_pose.engines import Progress
 from mpii_pose.planning import ShardTask
 from mpii_pose.shard_writer import write_shard
 
+_CANCEL_TIMEOUT_S = 60  # a cancelled shard write ends within this, its worker killed
+
 
 class RayEngine:
     name = "ray"
@@ -63,3 +65,5 @@ class RayEngine:
         finally:
             for ref in running:
                 ray.cancel(ref, force=True)
+            if running:  # no shard write may still run while the build's folder is removed
+                ray.wait(list(running), num_returns=len(running), timeout=_CANCEL_TIMEOUT_S)

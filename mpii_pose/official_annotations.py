@@ -1,0 +1,538 @@
+"""The official annotation file `mpii_human_pose_v1_u12_1.mat` (struct `RELEASE`): one record per
+person of every image, values exactly as stored (MATLAB 1-based pixels); pairing with the
+HRNet/mmpose JSON; a writer of the same layout for tests and samples.
+
+The file is read in record form without `squeeze_me`, so every value is an array: one person or
+one point is a 1×1 struct array like any other (no bare struct), an absent value a 0×0 array.
+Positions in error messages (`annolist[12].annorect[1].annopoints.point[3]`) count from 0; the
+error's entry index is the image's position in `annolist`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mpii_pose.annotations import Person
+from mpii_pose.errors import AnnotationError
+from mpii_pose.skeleton import NUM_JOINTS
+
+Point = tuple[float, float]  # x, y: MATLAB 1-based pixels
+HeadBox = tuple[float, float, float, float]  # x1, y1, x2, y2: MATLAB 1-based pixels
+
+# HRNet's JSON `center` and `scale` are the official `objpos` and `scale`, rounded (its scale
+# 3.021046 is the .mat's 3.021046176409755); its joints have at most 4 decimals.
+CENTER_TOLERANCE = 0.5  # pixels, per coordinate
+SCALE_TOLERANCE = 1e-3  # relative
+JOINT_TOLERANCE = 1.0  # pixels, per coordinate
+
+# MAT 5 files start with 116 bytes of text that scipy fills with the time of writing.
+_MAT_HEADER = b"MATLAB 5.0 MAT-file, written by mpii_pose".ljust(116)
+_HEAD_BOX_FIELDS = ("x1", "y1", "x2", "y2")
+
+
+@dataclasses.dataclass(frozen=True)
+class OfficialPerson:
+    """One `annorect` of the official file: a person of one image, as stored.
+
+    A person without any joint annotation (`annotated` is False: every person of a test image, and
+    a few others) is kept so that positions and `single_person` line up with the file; its
+    `objpos` and `scale` are usually known, its `head_box` usually not. Callers that need joints
+    skip it (or use it only for its position and scale).
+    """
+
+    image: str  # file name, e.g. '015601864.jpg'
+    image_index: int  # position in RELEASE.annolist, from 0
+    rect_index: int  # position in the image's annorect, from 0 (MATLAB's ridx - 1)
+    is_train: bool  # RELEASE.img_train: True for train/validation images, False for test images
+    # NUM_JOINTS entries in MPII joint id order (= mpii_pose.skeleton): (x, y), None if not annotated.
+    joints: tuple[Point | None, ...]
+    # NUM_JOINTS entries: True visible, False occluded, None unknown (empty in the file, or the joint
+    # is not annotated).
+    is_visible: tuple[bool | None, ...]
+    head_box: HeadBox | None  # x1, y1, x2, y2; None when the file has none for this person
+    objpos: Point | None  # rough body position (the JSON's `center`); None when not stored
+    scale: float | None  # person height ≈ 200 × scale pixels; None when not stored
+    single_person: bool  # listed in RELEASE.single_person: sufficiently separated from the others
+    activity: str  # RELEASE.act.act_name, '' when unknown
+    category: str  # RELEASE.act.cat_name, '' when unknown
+    activity_id: int  # RELEASE.act.act_id, -1 when unknown
+
+    @property
+    def labelled(self) -> tuple[bool, ...]:
+        """Per joint: annotated (occluded or not), the meaning of the JSON's `joints_vis`."""
+        return tuple(joint is not None for joint in self.joints)
+
+    @property
+    def annotated(self) -> bool:
+        """True when at least one joint is annotated."""
+        return any(joint is not None for joint in self.joints)
+
+    @property
+    def where(self) -> str:
+        """The person's place in the file, for messages: `annolist[i].annorect[r]`."""
+        return f"annolist[{self.image_index}].annorect[{self.rect_index}]"
+
+
+def parse_official(data: bytes, source: str) -> tuple[OfficialPerson, ...]:
+    """Every person of every image of an official `.mat`, in file order; `source` names it in errors.
+
+    Missing or empty fields become None ('' and -1 for the activity); anything else that is not
+    the official layout raises AnnotationError with the position and what was expected.
+    """
+    from scipy.io import loadmat
+
+    try:
+        mat = loadmat(io.BytesIO(data), squeeze_me=False, struct_as_record=True)
+    except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
+        raise AnnotationError.at(source, None, f"not a MATLAB 5 .mat file ({err})") from None
+    if "RELEASE" not in mat:
+        raise AnnotationError.at(
+            source,
+            None,
+            "no struct 'RELEASE' (the official mpii_human_pose_v1_u12_1.mat holds one); "
+            f"found {', '.join(k for k in mat if not k.startswith('__')) or 'nothing'}",
+        )
+    reader = _Reader(source)
+    release = reader.one_struct(mat["RELEASE"], "RELEASE", None)
+    names = ("annolist", "img_train", "single_person", "act")
+    missing = [name for name in names if name not in release.dtype.names]
+    if missing:
+        raise AnnotationError.at(
+            source,
+            None,
+            f"RELEASE has no field {', '.join(missing)}; the official layout has "
+            f"{', '.join(names)}",
+        )
+    annolist = reader.structs(release["annolist"], "RELEASE.annolist", None)
+    count = len(annolist)
+    train = reader.per_image(release["img_train"], "img_train", count)
+    single = reader.per_image(release["single_person"], "single_person", count)
+    acts = reader.structs(release["act"], "RELEASE.act", None)
+    if len(acts) != count:
+        raise AnnotationError.at(
+            source, None, f"RELEASE.act must hold one struct per image ({count}), got {len(acts)}"
+        )
+    persons: list[OfficialPerson] = []
+    for index, image in enumerate(annolist):
+        persons.extend(reader.image(image, index, train[index], single[index], acts[index]))
+    return tuple(persons)
+
+
+def match_persons(
+    json_persons: Sequence[Person], official: Iterable[OfficialPerson]
+) -> list[OfficialPerson | None]:
+    """For each JSON person, its official record; None when the official file has no clear one.
+
+    A record matches when it is of the same image and its `objpos` and `scale` equal the JSON's
+    `center` and `scale` (within CENTER_TOLERANCE pixels and SCALE_TOLERANCE relative) and its
+    joints agree with the JSON's labelled ones (within JOINT_TOLERANCE pixels, at least one joint in
+    common). Without such a record, a record of the image whose joints agree is taken instead
+    (its objpos or scale missing or different). A person that two records fit equally well, and
+    every person of a record that fits several persons, gets None: the JSON stays the source of
+    the example, and the official fields are unknown rather than guessed.
+    """
+    by_image: dict[str, list[OfficialPerson]] = {}
+    for record in official:
+        by_image.setdefault(record.image, []).append(record)
+    matches = [_match(person, by_image.get(person.image, ())) for person in json_persons]
+    uses = Counter((m.image_index, m.rect_index) for m in matches if m is not None)
+    return [
+        m if m is not None and uses[(m.image_index, m.rect_index)] == 1 else None for m in matches
+    ]
+
+
+def _match(person: Person, records: Sequence[OfficialPerson]) -> OfficialPerson | None:
+    """The one record that fits `person` best, or None when none or several fit."""
+    agreeing = [record for record in records if _joints_agree(person, record)]
+    placed = [record for record in agreeing if _same_place(person, record)]
+    for candidates in (placed, agreeing):
+        if candidates:
+            return candidates[0] if len(candidates) == 1 else None
+    return None
+
+
+def attach_official(
+    persons: Sequence[Person], official: Iterable[OfficialPerson]
+) -> tuple[tuple[Person, ...], int]:
+    """The persons with their official fields (visibility, activity, a head box they lack), and
+    how many persons had no clear match (their official fields stay unknown)."""
+    matches = match_persons(persons, official)
+    return (
+        tuple(
+            person if record is None else _with_official(person, record)
+            for person, record in zip(persons, matches, strict=True)
+        ),
+        matches.count(None),
+    )
+
+
+def _with_official(person: Person, record: OfficialPerson) -> Person:
+    return dataclasses.replace(
+        person,
+        head_box=person.head_box or record.head_box,
+        is_visible=tuple(
+            int(v) if v is not None and labelled else -1
+            for v, labelled in zip(record.is_visible, person.labelled, strict=True)
+        ),
+        activity=record.activity,
+        category=record.category,
+        activity_id=record.activity_id,
+    )
+
+
+def _same_place(person: Person, record: OfficialPerson) -> bool:
+    if record.objpos is None or record.scale is None:
+        return False
+    return all(
+        abs(a - b) <= CENTER_TOLERANCE for a, b in zip(person.center, record.objpos, strict=True)
+    ) and abs(person.scale - record.scale) <= SCALE_TOLERANCE * abs(record.scale)
+
+
+def _joints_agree(person: Person, record: OfficialPerson) -> bool:
+    """No labelled joint contradicts, and some are compared (unless the JSON labels none)."""
+    compared = 0
+    for labelled, point, other in zip(person.labelled, person.joints, record.joints, strict=True):
+        if labelled and other is not None:
+            if any(abs(a - b) > JOINT_TOLERANCE for a, b in zip(point, other, strict=True)):
+                return False
+            compared += 1
+    return compared > 0 or not any(person.labelled)
+
+
+class _Reader:
+    """Reads the record-form arrays of one file; every error names `source` and the position."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, index: int | None, where: str, problem: str) -> AnnotationError:
+        return AnnotationError.at(self.source, index, f"{where}: {problem}")
+
+    def structs(self, value: Any, where: str, index: int | None) -> list[np.void]:
+        """The elements of a struct array, in MATLAB order; no field or an empty array: none."""
+        if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+            return []
+        if not isinstance(value, np.ndarray) or value.dtype.names is None:
+            raise self.fail(index, where, f"expected a struct, got {_show(value)}")
+        return list(value.ravel(order="F"))
+
+    def one_struct(self, value: Any, where: str, index: int | None) -> np.void:
+        elements = self.structs(value, where, index)
+        if len(elements) != 1:
+            raise self.fail(index, where, f"expected one struct, got {_show(value)}")
+        return elements[0]
+
+    def per_image(self, value: Any, name: str, count: int) -> list[np.ndarray]:
+        """RELEASE.`name`: one entry per image (a number or a cell)."""
+        where = f"RELEASE.{name}"
+        if not isinstance(value, np.ndarray) or value.dtype.names is not None:
+            raise self.fail(None, where, f"expected one value per image, got {_show(value)}")
+        if value.size != count:
+            raise self.fail(
+                None, where, f"must hold one value per image ({count}), got {value.size}"
+            )
+        return [np.asarray(item) for item in value.ravel(order="F")]
+
+    def number(self, value: Any, where: str, index: int) -> float | None:
+        """A finite number, or None when absent or empty."""
+        if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+            return None
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf" or value.size != 1:
+            raise self.fail(index, where, f"expected a number, got {_show(value)}")
+        number = float(value.ravel()[0])
+        if not math.isfinite(number):
+            raise self.fail(index, where, f"expected a finite number, got {number!r}")
+        return number
+
+    def integer(self, value: Any, where: str, index: int) -> int | None:
+        number = self.number(value, where, index)
+        if number is not None and not number.is_integer():
+            raise self.fail(index, where, f"expected a whole number, got {number!r}")
+        return None if number is None else int(number)
+
+    def text(self, value: Any, where: str, index: int) -> str:
+        """A string, '' when absent or empty."""
+        if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+            return ""
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "U" or value.size != 1:
+            raise self.fail(index, where, f"expected a string, got {_show(value)}")
+        return str(value.ravel()[0])
+
+    def image(
+        self, image: np.void, index: int, train: np.ndarray, single: np.ndarray, act: np.void
+    ) -> list[OfficialPerson]:
+        where = f"annolist[{index}]"
+        name_struct = self.one_struct(_get(image, "image"), f"{where}.image", index)
+        name = self.text(_get(name_struct, "name"), f"{where}.image.name", index)
+        if not name.strip() or "/" in name or "\\" in name:
+            raise self.fail(
+                index, f"{where}.image.name", f"expected the image's file name, got {name!r}"
+            )
+        is_train = self.integer(train, f"RELEASE.img_train[{index}]", index)
+        if is_train not in (0, 1):
+            raise self.fail(
+                index, f"RELEASE.img_train[{index}]", f"expected 0 or 1, got {_show(train)}"
+            )
+        rects = self.structs(_get(image, "annorect"), f"{where}.annorect", index)
+        separated = self.single_person(single, index, len(rects))
+        act_where = f"RELEASE.act[{index}]"
+        activity_id = self.integer(_get(act, "act_id"), f"{act_where}.act_id", index)
+        context = {
+            "image": name,
+            "image_index": index,
+            "is_train": bool(is_train),
+            "activity": self.text(_get(act, "act_name"), f"{act_where}.act_name", index),
+            "category": self.text(_get(act, "cat_name"), f"{act_where}.cat_name", index),
+            "activity_id": -1 if activity_id is None else activity_id,
+        }
+        return [
+            self.person(rect, f"{where}.annorect[{r}]", index, r, r + 1 in separated, context)
+            for r, rect in enumerate(rects)
+        ]
+
+    def single_person(self, value: np.ndarray, index: int, rects: int) -> set[int]:
+        """The 1-based rect indices of RELEASE.single_person{index}."""
+        where = f"RELEASE.single_person[{index}]"
+        if value.dtype.kind == "O" and value.size == 1:  # a cell inside the cell
+            value = np.asarray(value.ravel()[0])
+        if value.dtype.kind in "biuf":
+            values = value.ravel().astype(np.float64)
+        else:
+            raise self.fail(index, where, f"expected rect numbers, got {_show(value)}")
+        valid = np.isfinite(values) & (values == np.round(values)) & (values >= 1)
+        if not valid.all() or (values > rects).any():
+            expected = f"person numbers from 1 to {rects}" if rects else "none (no persons)"
+            raise self.fail(index, where, f"expected {expected}, got {_show(value)}")
+        return {int(v) for v in values}
+
+    def person(
+        self, rect: np.void, where: str, index: int, r: int, single: bool, context: dict
+    ) -> OfficialPerson:
+        corners = [self.number(_get(rect, k), f"{where}.{k}", index) for k in _HEAD_BOX_FIELDS]
+        present = [k for k, v in zip(_HEAD_BOX_FIELDS, corners, strict=True) if v is not None]
+        if present and len(present) != len(corners):
+            raise self.fail(
+                index,
+                where,
+                f"a head box needs all of x1, y1, x2, y2 or none, got only {', '.join(present)}",
+            )
+        scale = self.number(_get(rect, "scale"), f"{where}.scale", index)
+        if scale is not None and scale <= 0:
+            raise self.fail(index, f"{where}.scale", f"expected a positive number, got {scale!r}")
+        joints, visible = self.points(_get(rect, "annopoints"), f"{where}.annopoints", index)
+        return OfficialPerson(
+            rect_index=r,
+            joints=joints,
+            is_visible=visible,
+            head_box=tuple(corners) if present else None,
+            objpos=self.objpos(_get(rect, "objpos"), f"{where}.objpos", index),
+            scale=scale,
+            single_person=single,
+            **context,
+        )
+
+    def objpos(self, value: Any, where: str, index: int) -> Point | None:
+        objpos = self.structs(value, where, index)
+        if not objpos:
+            return None
+        if len(objpos) != 1:
+            raise self.fail(index, where, f"expected one struct with x and y, got {_show(value)}")
+        x, y = (self.number(_get(objpos[0], k), f"{where}.{k}", index) for k in ("x", "y"))
+        if (x is None) != (y is None):
+            raise self.fail(index, where, "expected both x and y or neither")
+        return None if x is None or y is None else (x, y)
+
+    def points(
+        self, value: Any, where: str, index: int
+    ) -> tuple[tuple[Point | None, ...], tuple[bool | None, ...]]:
+        joints: list[Point | None] = [None] * NUM_JOINTS
+        visible: list[bool | None] = [None] * NUM_JOINTS
+        annopoints = self.structs(value, where, index)
+        if len(annopoints) > 1:
+            raise self.fail(index, where, f"expected one struct with 'point', got {_show(value)}")
+        if annopoints and "point" not in annopoints[0].dtype.names:
+            raise self.fail(index, where, "expected a struct with a field 'point'")
+        points = self.structs(annopoints[0]["point"], f"{where}.point", index) if annopoints else []
+        for p, point in enumerate(points):
+            at = f"{where}.point[{p}]"
+            joint = self.integer(_get(point, "id"), f"{at}.id", index)
+            if joint is None or not 0 <= joint < NUM_JOINTS:
+                got = "nothing" if joint is None else joint
+                raise self.fail(
+                    index, f"{at}.id", f"expected a joint id from 0 to {NUM_JOINTS - 1}, got {got}"
+                )
+            if joints[joint] is not None:
+                raise self.fail(index, f"{at}.id", f"joint id {joint} appears twice")
+            x, y = (self.number(_get(point, k), f"{at}.{k}", index) for k in ("x", "y"))
+            if x is None or y is None:
+                raise self.fail(index, at, "expected numbers x and y")
+            joints[joint] = (x, y)
+            visible[joint] = self.visibility(_get(point, "is_visible"), at, index)
+        return tuple(joints), tuple(visible)
+
+    def visibility(self, value: Any, where: str, index: int) -> bool | None:
+        """is_visible as stored: the number 0 or 1, the string '0' or '1', or empty (unknown)."""
+        if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+            return None
+        if isinstance(value, np.ndarray) and value.size == 1:
+            item = value.ravel()[0]
+            if value.dtype.kind == "U" and str(item).strip() in ("0", "1"):
+                return str(item).strip() == "1"
+            if value.dtype.kind in "biuf" and item in (0, 1):
+                return bool(item)
+        raise self.fail(index, where, f"is_visible must be 0, 1 or empty, got {_show(value)}")
+
+
+def _get(struct: np.void, name: str) -> Any:
+    """Field `name` of one struct element; None when the struct has no such field."""
+    return struct[name] if name in struct.dtype.names else None
+
+
+def _show(value: Any) -> str:
+    """A short description of a loaded MATLAB value, for error messages."""
+    if not isinstance(value, np.ndarray):
+        return "nothing" if value is None else repr(value)
+    if value.dtype.names is not None:
+        return f"a struct array of shape {value.shape}"
+    if value.size == 1 and value.dtype.kind in "biufU":
+        return repr(value.ravel()[0].item())
+    if value.dtype.kind == "O" and value.size == 1:
+        return _show(value.ravel()[0])
+    kind = {"U": "strings", "O": "a cell"}.get(value.dtype.kind, str(value.dtype))
+    return f"an array of {kind} of shape {value.shape}"
+
+
+def official_images(persons: Iterable[OfficialPerson]) -> list[dict[str, Any]]:
+    """The writer's image mappings (see `official_mat`) for `persons`, grouped by `image_index` in
+    order of first appearance; persons of an image keep their order, and so get consecutive
+    `rect_index` values when the file is read back.
+    """
+    images: dict[int, dict[str, Any]] = {}
+    for person in persons:
+        image = images.setdefault(
+            person.image_index,
+            {
+                "name": person.image,
+                "is_train": person.is_train,
+                "annorect": [],
+                "single_person": [],
+                "act": {
+                    "cat_name": person.category,
+                    "act_name": person.activity,
+                    "act_id": person.activity_id,
+                },
+            },
+        )
+        image["annorect"].append(_rect(person))
+        if person.single_person:
+            image["single_person"].append(len(image["annorect"]))
+    return list(images.values())
+
+
+def _rect(person: OfficialPerson) -> dict[str, Any]:
+    box = person.head_box or (None,) * 4
+    points = [
+        {"id": joint, "x": point[0], "y": point[1], "is_visible": visible}
+        for joint, (point, visible) in enumerate(zip(person.joints, person.is_visible, strict=True))
+        if point is not None
+    ]
+    return {
+        **dict(zip(_HEAD_BOX_FIELDS, box, strict=True)),
+        "annopoints": {"point": points} if points else None,
+        "scale": person.scale,
+        "objpos": None if person.objpos is None else dict(zip("xy", person.objpos, strict=True)),
+    }
+
+
+def official_mat(images: Sequence[Mapping[str, Any]], video_list: Sequence[str] = ()) -> bytes:
+    """An official-layout `.mat` (struct `RELEASE`) for tests and samples; equal input, equal bytes.
+
+    Each image is a mapping with `name` (str), `annorect` (a list of person mappings; [] for none;
+    left out of every image: no `annorect` field), `is_train` (default True), `single_person`
+    (1-based person numbers, default none) and `act` (a mapping with `cat_name`, `act_name`,
+    `act_id`; default unknown: '', '', -1); `frame_sec` and `vididx` are written when given.
+    A person mapping may hold `x1`, `y1`, `x2`, `y2`, `scale`, `objpos` ({'x': .., 'y': ..}) and
+    `annopoints` ({'point': [..]} or directly the list of points); a point holds `id`, `x`, `y` and
+    optionally `is_visible`. Values are written as given, without checks, so that malformed files can
+    be made: None is MATLAB's empty [], a number a 1×1 double, a string a char array, a list of
+    mappings a struct array (1×1 for one element), a mapping a 1×1 struct. A key that no element
+    of a struct array has is no field of it; one that only some have is [] for the others.
+    """
+    from scipy.io import savemat
+
+    annolist = []
+    for image in images:
+        entry: dict[str, Any] = {"image": {"name": image.get("name")}}
+        if "annorect" in image:
+            entry["annorect"] = [_points_wrapped(rect) for rect in image["annorect"]]
+        for key in ("frame_sec", "vididx"):
+            if key in image:
+                entry[key] = image[key]
+        annolist.append(entry)
+    count = len(images)
+    single = np.empty((count, 1), dtype=object)
+    for i, image in enumerate(images):
+        single[i, 0] = _mat_value(image.get("single_person", []))
+    unknown = {"cat_name": "", "act_name": "", "act_id": -1}
+    release = {
+        "annolist": _struct_array(annolist, (1, count)),
+        "img_train": np.array([[float(image.get("is_train", True)) for image in images]]),
+        "version": "12",
+        "single_person": single,
+        "act": _struct_array([image.get("act", unknown) for image in images], (count, 1)),
+        "video_list": _cell(list(video_list)),
+    }
+    out = io.BytesIO()
+    savemat(out, {"RELEASE": _struct_array([release], (1, 1))}, do_compression=True)
+    data = out.getvalue()
+    return _MAT_HEADER + data[len(_MAT_HEADER) :]
+
+
+def _points_wrapped(rect: Mapping[str, Any]) -> Mapping[str, Any]:
+    points = rect.get("annopoints")
+    if isinstance(points, (list, tuple)):
+        return {**rect, "annopoints": {"point": list(points)}}
+    return rect
+
+
+def _mat_value(value: Any) -> Any:
+    """`value` as savemat writes it in the official layout (see official_mat)."""
+    if value is None:
+        return np.zeros((0, 0))
+    if isinstance(value, (str, np.ndarray)):
+        return value
+    if isinstance(value, Mapping):
+        return _struct_array([value], (1, 1))
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return np.zeros((0, 0))
+        if all(isinstance(item, Mapping) for item in value):
+            return _struct_array(list(value), (1, len(value)))
+        return np.array(value, dtype=np.float64).reshape(-1, 1)
+    return np.array([[value]], dtype=np.float64)
+
+
+def _struct_array(items: Sequence[Mapping[str, Any]], shape: tuple[int, int]) -> np.ndarray:
+    fields = list(dict.fromkeys(key for item in items for key in item))
+    if not items:
+        return np.zeros((0, 0))
+    array = np.zeros(shape, dtype=[(name, object) for name in fields])
+    for i, item in enumerate(items):  # MATLAB's element order is column-major
+        array[np.unravel_index(i, shape, order="F")] = tuple(
+            _mat_value(item.get(name)) for name in fields
+        )
+    return array
+
+
+def _cell(values: Sequence[Any]) -> np.ndarray:
+    cell = np.empty((1, len(values)), dtype=object)
+    for i, value in enumerate(values):
+        cell[0, i] = _mat_value(value)
+    return cell
