@@ -98,9 +98,14 @@ def fetch(
 
 
 def _fetch_one(dl_manager, archive: Archive, url: str, scratch: Sequence[epath.Path]) -> epath.Path:
-    """Downloads and extracts one archive, checks what it holds; returns the extracted folder."""
+    """Downloads and extracts one archive, checks what it holds; returns the extracted folder.
+
+    An archive without the expected content is deleted with its extraction, so that a rerun
+    (e.g. after fixing a mirror) fetches it again.
+    """
     try:
-        root = epath.Path(dl_manager.download_and_extract(url))
+        path = epath.Path(dl_manager.download(url))
+        root = epath.Path(dl_manager.extract(path))
     except Exception as err:  # TFDS raises its own types, requests' and tarfile's
         remove_partial_files(scratch)
         raise DownloadError(
@@ -110,9 +115,15 @@ def _fetch_one(dl_manager, archive: Archive, url: str, scratch: Sequence[epath.P
     try:
         archive.check(root)
     except ManualDirError as err:
+        held = describe(root)
+        for done in (root, path, path.with_name(path.name + ".INFO")):
+            if done.is_dir():
+                done.rmtree()
+            elif done.exists():
+                done.unlink()
         raise DownloadError(
-            f"{url} (extracted to {root}) is not the expected {archive.filename}: {err}; "
-            f"it holds {describe(root)}"
+            f"{url} is not the expected {archive.filename}: {err}; it holds {held}. "
+            "It was deleted: run the build again to download it anew."
         ) from None
     return root
 

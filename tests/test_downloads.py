@@ -198,11 +198,17 @@ def test_an_archive_without_images_says_what_it_holds(server, tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_an_annotations_archive_without_json_says_what_it_holds(server, tmp_path):
+def test_an_unverified_archive_without_json_is_deleted_so_a_rerun_fetches_it_anew(
+    server, sample, tmp_path, manual_build
+):
+    server.checksums_file(tmp_path / "checksums.tsv", names=(IMAGES, OFFICIAL))  # as mmpose's
     server.files[ANNOTATIONS] = tar_of({"annotations/mpii_test.json": b"[]"}, "w")
-    server.checksums_file(tmp_path / "checksums.tsv")
     with pytest.raises(DownloadError, match=r"no train annotations.*; it holds annotations/"):
         mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    server.files[ANNOTATIONS] = official_archives(sample)[ANNOTATIONS]  # the mirror is fixed
+    mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert shards(tmp_path) == manual_build
+    assert server.requests.count(ANNOTATIONS) == 2
 
 
 def test_register_checksums_records_the_unpublished_annotations(server, tmp_path):
