@@ -45,6 +45,8 @@ def test_wheel_holds_checksums_sample_and_dataset_docs(wheel):
         "TAGS.txt",
         "dummy_data/train.json",
         "dummy_data/valid.json",
+        "dummy_data/gt_valid.mat",
+        "dummy_data/mpii_human_pose_v1_u12_2/mpii_human_pose_v1_u12_1.mat",
         "mpii_pose_dataset_builder.py",
     ):
         assert f"mpii_pose/{name}" in names
