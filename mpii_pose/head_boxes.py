@@ -16,6 +16,7 @@ import numpy as np
 
 from mpii_pose.annotations import Person
 from mpii_pose.errors import AnnotationError
+from mpii_pose.mat_files import mat_bytes
 from mpii_pose.skeleton import NUM_JOINTS
 
 HeadBox = tuple[float, float, float, float]  # x1, y1, x2, y2: MATLAB 1-based pixels
@@ -25,8 +26,6 @@ _MAT_JOINT_NAMES = (
     "rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thor",
     "neck", "head", "rwri", "relb", "rsho", "lsho", "lelb", "lwri",
 )  # fmt: skip
-# MAT 5 files start with 116 bytes of text that scipy fills with the time of writing.
-_MAT_HEADER = b"MATLAB 5.0 MAT-file, written by mpii_pose".ljust(116)
 
 # A labelled joint in the .mat and the JSON may differ by this much (pixels) and still match.
 JOINT_TOLERANCE = 1.0
@@ -94,11 +93,7 @@ def ground_truth_mat(head_boxes: np.ndarray, joints: np.ndarray, labelled: np.nd
 
     Its header carries no creation time, so equal arrays give equal bytes.
     """
-    from scipy.io import savemat
-
-    out = io.BytesIO()
-    savemat(
-        out,
+    return mat_bytes(
         {
             "dataset_joints": np.array([[name] for name in _MAT_JOINT_NAMES], dtype=object).T,
             "headboxes_src": np.asarray(head_boxes, np.float64)
@@ -106,10 +101,8 @@ def ground_truth_mat(head_boxes: np.ndarray, joints: np.ndarray, labelled: np.nd
             .transpose(1, 2, 0),
             "pos_gt_src": np.asarray(joints, np.float64).transpose(1, 2, 0),
             "jnt_missing": (~np.asarray(labelled, bool)).T.astype(np.float64),
-        },
+        }
     )
-    data = out.getvalue()
-    return _MAT_HEADER + data[len(_MAT_HEADER) :]
 
 
 def attach_head_boxes(

@@ -21,6 +21,7 @@ import numpy as np
 
 from mpii_pose.annotations import Person
 from mpii_pose.errors import AnnotationError
+from mpii_pose.mat_files import mat_bytes
 from mpii_pose.skeleton import NUM_JOINTS
 
 Point = tuple[float, float]  # x, y: MATLAB 1-based pixels
@@ -33,7 +34,6 @@ SCALE_TOLERANCE = 1e-3  # relative
 JOINT_TOLERANCE = 1.0  # pixels, per coordinate
 
 # MAT 5 files start with 116 bytes of text that scipy fills with the time of writing.
-_MAT_HEADER = b"MATLAB 5.0 MAT-file, written by mpii_pose".ljust(116)
 _HEAD_BOX_FIELDS = ("x1", "y1", "x2", "y2")
 
 
@@ -465,7 +465,6 @@ def official_mat(images: Sequence[Mapping[str, Any]], video_list: Sequence[str] 
     mappings a struct array (1×1 for one element), a mapping a 1×1 struct. A key that no element
     of a struct array has is no field of it; one that only some have is [] for the others.
     """
-    from scipy.io import savemat
 
     annolist = []
     for image in images:
@@ -489,10 +488,7 @@ def official_mat(images: Sequence[Mapping[str, Any]], video_list: Sequence[str] 
         "act": _struct_array([image.get("act", unknown) for image in images], (count, 1)),
         "video_list": _cell(list(video_list)),
     }
-    out = io.BytesIO()
-    savemat(out, {"RELEASE": _struct_array([release], (1, 1))}, do_compression=True)
-    data = out.getvalue()
-    return _MAT_HEADER + data[len(_MAT_HEADER) :]
+    return mat_bytes({"RELEASE": _struct_array([release], (1, 1))}, compress=True)
 
 
 def _points_wrapped(rect: Mapping[str, Any]) -> Mapping[str, Any]:
