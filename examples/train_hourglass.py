@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -62,10 +63,18 @@ def training_data(
     return ds.map(lambda image, heatmaps, weight: (image, (heatmaps,) * stacks, (weight,) * stacks))
 
 
+def last_stack(outputs: tf.Tensor | list[tf.Tensor]) -> tf.Tensor:
+    """The last hourglass's heatmaps; Keras returns a bare tensor for a one-stack model."""
+    return outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+
+
 def evaluate(
-    model: keras.Model, data_dir: str, config: pipeline.PipelineConfig, batch_size: int
+    predict: Callable[[dict], tf.Tensor],
+    data_dir: str,
+    config: pipeline.PipelineConfig,
+    batch_size: int,
 ) -> PCKhResult:
-    """PCKh of the last stack's predictions, mapped back to original 1-based image pixels."""
+    """PCKh of `predict(crops) -> heatmaps` on validation, mapped back to 1-based image pixels."""
     raw = load(data_dir, "validation")
     batches = raw.map(
         lambda example: (
@@ -76,8 +85,7 @@ def evaluate(
     ).batch(batch_size)
     pck = PCKhAccumulator()
     for crops, joints, visibility in batches:
-        heatmaps = model(crops["image"], training=False)[-1]
-        points, _ = pipeline.decode_heatmaps(heatmaps)
+        points, _ = pipeline.decode_heatmaps(predict(crops))
         predicted = pipeline.to_image_coordinates(points, crops["transform"], config.stride)
         pck.update(predicted.numpy(), joints.numpy(), visibility.numpy(), crops["head_box"].numpy())
     return pck.result()
@@ -137,7 +145,12 @@ def main(argv: list[str] | None = None) -> PCKhResult:
         verbose=2,
     )
     seconds = time.perf_counter() - start
-    result = evaluate(model, args.data_dir, config, args.batch_size)
+    result = evaluate(
+        lambda crops: last_stack(model(crops["image"], training=False)),
+        args.data_dir,
+        config,
+        args.batch_size,
+    )
     print(result.table(f"hourglass-{args.stacks}x{args.channels}"))
     print(f"PCKh@0.5 mean {result.mean:.2f} % after {args.epochs} epochs ({seconds:.0f} s)")
     if args.out:

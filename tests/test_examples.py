@@ -4,12 +4,42 @@ import json
 import math
 import sys
 
+import numpy as np
+import pytest
+
 from tests.conftest import BIN, REPO, checked
 
+sys.path.insert(0, str(REPO / "examples"))
+import hourglass  # noqa: E402
+import train_hourglass  # noqa: E402
 
-def test_hourglass_example_trains_and_reports_pckh(tmp_path):
-    data_dir, out = tmp_path / "data", tmp_path / "run"
+from mpii_pose.pipeline import PipelineConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sample_build(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("sample_build")
     checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", data_dir, "--quiet"])
+    return data_dir
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_evaluation_of_the_true_heatmaps_is_perfect(sample_build, size):
+    """The example's way from heatmaps to PCKh: the pipeline's own targets must score 100 %."""
+    config = PipelineConfig(image_size=(size, size), heatmap_size=(size // 4, size // 4))
+    result = train_hourglass.evaluate(lambda crops: crops["heatmaps"], str(sample_build), config, 4)
+    assert result.mean == 100.0 and sum(result.labelled) > 100
+
+
+@pytest.mark.parametrize("stacks", [1, 2])
+def test_the_last_stack_is_a_batch_of_heatmaps(stacks):
+    model = hourglass.stacked_hourglass((64, 64), stacks=stacks, channels=16, depth=2)
+    heatmaps = train_hourglass.last_stack(model(np.zeros((3, 64, 64, 3), np.float32)))
+    assert tuple(heatmaps.shape) == (3, 16, 16, 16)
+
+
+def test_hourglass_example_trains_and_reports_pckh(sample_build, tmp_path):
+    data_dir, out = sample_build, tmp_path / "run"
     result = checked([sys.executable, REPO / "examples" / "train_hourglass.py",
                       "--data_dir", data_dir, "--smoke", "--out", out])  # fmt: skip
     assert "| Arch | Head | Shoulder | Elbow | Wrist | Hip | Knee | Ankle | Mean | Mean@0.1 |" in (
