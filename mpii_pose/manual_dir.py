@@ -82,19 +82,24 @@ def find_head_box_file(manual_dir: epath.PathLike, split: str) -> epath.Path | N
 
 def _find_one(manual_dir: epath.PathLike, names: tuple[str, ...], what: str) -> epath.Path | None:
     """The one file named like `names` in the annotation folders; refuses several."""
-    root = epath.Path(manual_dir)
-    candidates = [
-        root / folder / name
-        for folder in ANNOTATION_DIRS
-        for name in names
-        if (root / folder / name).is_file()
-    ]
+    candidates = _candidates(manual_dir, names)
     if len(candidates) > 1:
         found = ", ".join(map(str, candidates))
         raise ManualDirError(
             f"several {what} files: {found}; keep one so that the build is unambiguous"
         )
     return candidates[0] if candidates else None
+
+
+def _candidates(manual_dir: epath.PathLike, names: tuple[str, ...]) -> list[epath.Path]:
+    """The files named like `names` in any of the annotation folders of `manual_dir`."""
+    root = epath.Path(manual_dir)
+    return [
+        root / folder / name
+        for folder in ANNOTATION_DIRS
+        for name in names
+        if (root / folder / name).is_file()
+    ]
 
 
 def _folders(manual_dir: epath.PathLike) -> str:
@@ -117,13 +122,7 @@ def find_annotation_files(root: epath.PathLike) -> dict[str, epath.Path]:
 
 def has_annotations(root: epath.PathLike) -> bool:
     """True when `root` holds an annotation file of any split in any of the searched folders."""
-    base = epath.Path(root)
-    return any(
-        (base / folder / name).is_file()
-        for folder in ANNOTATION_DIRS
-        for names in ANNOTATION_FILES.values()
-        for name in names
-    )
+    return any(_candidates(root, names) for names in ANNOTATION_FILES.values())
 
 
 def missing_parts(manual_dir: epath.PathLike | None) -> list[str]:
