@@ -10,9 +10,10 @@ import math
 import os
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from etils import epath
 
@@ -20,6 +21,7 @@ from mpii_pose import __version__
 from mpii_pose.drawing import draw_example, grid
 from mpii_pose.engines import make_engine
 from mpii_pose.errors import ManualDirError, MpiiPoseError
+from mpii_pose.interruption import Terminated, signals_interrupt
 from mpii_pose.manual_dir import ANNOTATION_FILES
 from mpii_pose.sample import SAMPLE_DIR
 
@@ -345,13 +347,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     try:
-        return {"build": build, "show": show}[args.command](args)
+        with signals_interrupt():
+            return {"build": build, "show": show}[args.command](args)
     except (MpiiPoseError, OSError) as err:  # bad input, or a full or unwritable disk
         print(f"mpii-pose: error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("mpii-pose: interrupted; nothing was left half-written.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM or SIGHUP, once everything was cleaned up
+        what, code = (
+            ("terminated", stop.exit_code) if isinstance(stop, Terminated) else ("interrupted", 130)
+        )
+        print(f"mpii-pose: {what}; nothing was left half-written.", file=sys.stderr)
+        if _busy_threads():  # e.g. TFDS's download threads, blocked on a connection
+            _exit_now(code)
+        return code
+
+
+def _busy_threads() -> list[threading.Thread]:
+    """Threads that would keep the process alive after `main` returns."""
+    main_thread = threading.main_thread()
+    return [t for t in threading.enumerate() if t is not main_thread and not t.daemon]
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Ends the process without waiting for its threads: what they were writing is removed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

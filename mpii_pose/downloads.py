@@ -4,26 +4,33 @@
 Downloads go through TFDS's download manager, verified against `checksums.tsv` where a checksum is
 published. `MPII_POSE_MIRROR` fetches every file from a mirror instead (verified against the
 official file's checksum); `MPII_POSE_CHECKSUMS` reads and registers checksums in another file.
-A failed or interrupted download leaves no partial file behind: the next run starts it afresh.
+Before anything is downloaded, the log says what the manual directory lacks; an unreachable host
+fails the build at once. A failed or interrupted download leaves no partial file behind: the next
+run starts it afresh.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
-import re
+import socket
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 
 from etils import epath
 from tensorflow_datasets.core.download import checksums
+from tensorflow_datasets.core.download.download_manager import DownloadManager
 
-from mpii_pose import manual_dir
+from mpii_pose import leftovers, manual_dir
 from mpii_pose.errors import DownloadError, ManualDirError
+
+_LOG = logging.getLogger(__name__)
 
 MIRROR_ENV = "MPII_POSE_MIRROR"
 CHECKSUMS_ENV = "MPII_POSE_CHECKSUMS"
-# TFDS's temporary names: downloads in "<file>.tmp.<uuid>", extractions in "incomplete.<uuid>_<name>".
-_PARTIAL = re.compile(r"(\.tmp\.[0-9a-f]{32}|^incomplete\.[0-9a-f]{32}_.*)$")
+_CONNECT_TIMEOUT_S = 10  # a host that neither answers nor refuses by then is left to TFDS's retries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +41,7 @@ class Archive:
     filename: str
     url: str
     check: Callable[[epath.Path], object]  # raises ManualDirError when the content is not there
+    what: str  # for messages: whose file it is, and its size when large
 
 
 ARCHIVES: tuple[Archive, ...] = (
@@ -42,18 +50,21 @@ ARCHIVES: tuple[Archive, ...] = (
         "mpii_human_pose_v1.tar.gz",
         "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1.tar.gz",
         manual_dir.find_images_dir,
+        "the official images, 12 GB",
     ),
     Archive(
         manual_dir.ANNOTATIONS,
         "mpii_annotations.tar",
         "https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar",
         manual_dir.find_annotation_files,
+        "mmpose's JSON annotations",
     ),
     Archive(
         manual_dir.ANNOTATIONS,
         "mpii_human_pose_v1_u12_2.zip",
         "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1_u12_2.zip",
         manual_dir.require_official_file,
+        "the official annotations",
     ),
 )
 
@@ -77,37 +88,89 @@ def mirrored_url_infos(
 
 
 def fetch(
-    dl_manager,
+    dl_manager: DownloadManager,
+    manual: epath.Path | None,
     parts: Sequence[str],
-    scratch: Sequence[epath.Path],
+    dataset: str,
     mirror: str | None = None,
 ) -> list[epath.Path]:
-    """Downloads and extracts the archives of the missing `parts`; returns their extracted folders.
+    """Downloads and extracts the archives of the `parts` that `manual` lacks; returns their
+    extracted folders.
 
-    `scratch` are the folders where TFDS downloads and extracts this dataset's files; what an
-    earlier, interrupted run left there is removed first.
+    Says first what is missing and what is downloaded instead; fails at once, naming what to put
+    where, when a host cannot be resolved or refuses the connection.
     """
     archives = [archive for archive in ARCHIVES if archive.part in parts]
     if not archives:
         return []
-    remove_partial_files(scratch)
+    downloads_dir = epath.Path(dl_manager.download_dir)
+    missing = _missing(manual, parts, downloads_dir)
+    urls = [archive_url(archive, mirror) for archive in archives]
+    fetching = "; ".join(
+        f"{a.filename} ({a.what}) from {url}" for a, url in zip(archives, urls, strict=True)
+    )
+    _LOG.warning("%s: downloading %s", missing, fetching)
+    for archive, url in zip(archives, urls, strict=True):
+        try:
+            check_reachable(url)
+        except OSError as err:
+            raise DownloadError(
+                f"cannot download {archive.filename} from {url}: {err}.\n{missing}. Put them "
+                f"there (--manual_dir M; by default {downloads_dir / 'manual'}), or set "
+                f"{MIRROR_ENV} to a mirror that serves {archive.filename}."
+            ) from None
     return [
-        _fetch_one(dl_manager, archive, archive_url(archive, mirror), scratch)
-        for archive in archives
+        _fetch_one(dl_manager, archive, url, downloads_dir, dataset)
+        for archive, url in zip(archives, urls, strict=True)
     ]
 
 
-def _fetch_one(dl_manager, archive: Archive, url: str, scratch: Sequence[epath.Path]) -> epath.Path:
+def _missing(manual: epath.Path | None, parts: Sequence[str], downloads_dir: epath.Path) -> str:
+    """What the manual directory lacks, in words."""
+    if manual is None:
+        return (
+            f"there is no manual directory (by default {downloads_dir / 'manual'}) with "
+            + " and ".join(manual_dir.describe_part(part) for part in parts)
+        )
+    has = [name for part, name in manual_dir.PARTS.items() if part not in parts]
+    lacks = " nor ".join(manual_dir.describe_part(part) for part in parts)
+    if has:
+        return f"the manual directory {manual} has {' and '.join(has)} but no {lacks}"
+    return f"the manual directory {manual} has neither {lacks}"
+
+
+def check_reachable(url: str, timeout: float = _CONNECT_TIMEOUT_S) -> None:
+    """Raises OSError when the host of an http(s) `url` (or its proxy) cannot be resolved or refuses
+    connections, the failures that TFDS would retry for minutes. A slow host is left to TFDS."""
+    target = urllib.parse.urlsplit(url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        return
+    proxy = urllib.request.getproxies().get(target.scheme)
+    if proxy and not urllib.request.proxy_bypass(target.hostname):
+        target = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        socket.create_connection((target.hostname, port), timeout=timeout).close()
+    except TimeoutError:
+        pass
+
+
+def _fetch_one(
+    dl_manager: DownloadManager, archive: Archive, url: str, downloads_dir: epath.Path, dataset: str
+) -> epath.Path:
     """Downloads and extracts one archive, checks what it holds; returns the extracted folder.
 
-    An archive without the expected content is deleted with its extraction, so that a rerun
-    (e.g. after fixing a mirror) fetches it again.
+    Whatever stops it (an error, Ctrl-C, SIGTERM) removes the partial download first. An archive
+    without the expected content is deleted with its extraction, so that a rerun (e.g. after
+    fixing a mirror) fetches it again.
     """
     try:
         path = epath.Path(dl_manager.download(url))
         root = epath.Path(dl_manager.extract(path))
-    except Exception as err:  # TFDS raises its own types, requests' and tarfile's
-        remove_partial_files(scratch)
+    except BaseException as err:  # TFDS raises its own types, requests' and tarfile's
+        leftovers.remove(leftovers.partial_downloads(downloads_dir, dataset))
+        if not isinstance(err, Exception):
+            raise
         raise DownloadError(
             f"downloading {url} failed: {err}\n"
             "Nothing partial was kept; run the build again to restart the download."
@@ -116,25 +179,12 @@ def _fetch_one(dl_manager, archive: Archive, url: str, scratch: Sequence[epath.P
         archive.check(root)
     except ManualDirError as err:
         held = describe(root)
-        for done in (root, path, path.with_name(path.name + ".INFO")):
-            if done.is_dir():
-                done.rmtree()
-            elif done.exists():
-                done.unlink()
+        leftovers.remove([root, path, path.with_name(path.name + ".INFO")])
         raise DownloadError(
             f"{url} is not the expected {archive.filename}: {err}; it holds {held}. "
             "It was deleted: run the build again to download it anew."
         ) from None
     return root
-
-
-def remove_partial_files(folders: Sequence[epath.Path]) -> None:
-    """Deletes what an interrupted download or extraction left in `folders` (not recursively)."""
-    for folder in map(epath.Path, folders):
-        if folder.is_dir():
-            for path in folder.iterdir():
-                if _PARTIAL.search(path.name):
-                    path.rmtree() if path.is_dir() else path.unlink()
 
 
 def describe(root: epath.Path, limit: int = 8) -> str:

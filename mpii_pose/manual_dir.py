@@ -20,6 +20,7 @@ _LOG = logging.getLogger(__name__)
 IMAGES_DIR = "images"
 # The parts of a manual directory that a download can stand in for.
 IMAGES, ANNOTATIONS = "images", "annotations"
+PARTS: dict[str, str] = {IMAGES: f"{IMAGES_DIR}/", ANNOTATIONS: "annotations"}  # and their names
 # Folders searched for annotation files, relative to the manual directory.
 ANNOTATION_DIRS: tuple[str, ...] = ("", "annot", "annotations", "mpii_human_pose_v1_u12_2")
 # Accepted annotation file names per split: HRNet's first, then mmpose's.
@@ -45,6 +46,15 @@ class SplitSource:
     annotation_file: epath.Path
     images_dir: epath.Path
     persons: tuple[Person, ...]
+
+
+def describe_part(part: str) -> str:
+    """What a manual directory holds for `part` (IMAGES or ANNOTATIONS), for messages and help."""
+    if part == IMAGES:
+        return f"{PARTS[part]} (the MPII JPEGs)"
+    files = " and ".join("/".join(names) for names in ANNOTATION_FILES.values())
+    folders = ", ".join(f"{folder}/" for folder in ANNOTATION_DIRS if folder)
+    return f"{PARTS[part]} ({files}, at the top or in {folders})"
 
 
 def find_annotation_file(manual_dir: epath.PathLike, split: str) -> epath.Path:

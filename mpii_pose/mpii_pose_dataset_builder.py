@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import tensorflow_datasets as tfds
 from etils import epath
 from tensorflow_datasets.core import file_adapters
@@ -10,7 +12,7 @@ from tensorflow_datasets.core import splits as splits_lib
 from tensorflow_datasets.core import utils as tfds_utils
 from tensorflow_datasets.core.download import checksums as checksums_lib
 
-from mpii_pose import checks, downloads, examples, manual_dir, planning
+from mpii_pose import checks, downloads, examples, leftovers, manual_dir, planning
 from mpii_pose.engines import Engine
 from mpii_pose.errors import MpiiPoseError
 from mpii_pose.example_writer import DeterministicExampleWriter
@@ -76,6 +78,20 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         super().__init__(**kwargs)
         self.engine = engine
 
+    def download_and_prepare(self, *, download_dir=None, download_config=None, **kwargs) -> None:
+        """TFDS's download_and_prepare, one build of a data dir at a time; what killed runs left
+        there (temporary build folders, partial downloads) is removed first."""
+        mode = (download_config or tfds.download.DownloadConfig()).download_mode
+        with contextlib.ExitStack() as stack:
+            # Reading an existing build takes no lock, so that read-only storage works.
+            building = mode.overwrite_dataset or not self.is_prepared()
+            if building and stack.enter_context(leftovers.build_lock(self.data_path.parent)):
+                downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
+                leftovers.remove_stale(self.data_path.parent, downloads_dir)
+            super().download_and_prepare(
+                download_dir=download_dir, download_config=download_config, **kwargs
+            )
+
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(features=feature_spec(), homepage=_HOMEPAGE)
 
@@ -104,11 +120,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             manual = dl_manager.manual_dir
         except AssertionError:  # TFDS's "does not exist or is empty"
             manual = None
-        download_dir = epath.Path(dl_manager.download_dir)
         downloaded = downloads.fetch(
             dl_manager,
+            manual,
             manual_dir.missing_parts(manual),
-            scratch=(download_dir, download_dir / self.name, download_dir / "extracted"),
+            self.name,
             mirror=downloads.mirror_from_env(),
         )
         return manual_dir.load_sources(manual, tuple(downloaded))

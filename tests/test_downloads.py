@@ -9,8 +9,12 @@ import hashlib
 import http.server
 import io
 import shutil
+import signal
+import socket
+import subprocess
 import tarfile
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -61,6 +65,8 @@ class Server:
 
     def __init__(self, files: dict[str, bytes]):
         self.files, self.requests, self.drop_once = dict(files), [], set()
+        self.stall = set()  # files sent half-way, then nothing until `released`
+        self.stalled, self.released = threading.Event(), threading.Event()
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -74,6 +80,12 @@ class Server:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                if name in server.stall:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    server.stalled.set()
+                    server.released.wait()
+                    return
                 if name in server.drop_once:  # half the promised bytes, then hang up
                     server.drop_once.discard(name)
                     self.wfile.write(data[: len(data) // 2])
@@ -111,6 +123,7 @@ def server(sample, tmp_path, monkeypatch):
     monkeypatch.setenv(MIRROR_ENV, served.url)
     monkeypatch.setenv(CHECKSUMS_ENV, str(served.checksums_file(tmp_path / "checksums.tsv")))
     yield served
+    served.released.set()
     served.httpd.shutdown()
 
 
@@ -234,19 +247,72 @@ def test_a_mirror_is_verified_against_the_official_checksums():
     assert mirrored_url_infos(official, None) == official
 
 
-def test_what_a_killed_run_left_is_removed_before_downloading(server, tmp_path, manual_build):
-    stale = [
-        tmp_path / "downloads" / "mpii_pose" / f"x_{IMAGES}.tmp.{'a' * 32}" / IMAGES,
-        tmp_path
-        / "downloads"
-        / "extracted"
-        / f"incomplete.{'b' * 32}_TAR_GZ.x"
-        / "images"
-        / "1.jpg",
+def test_what_a_killed_run_left_is_removed_before_downloading(
+    server, tmp_path, manual_build, caplog
+):
+    downloads = tmp_path / "downloads"
+    extracting = f"x_{IMAGES}"  # downloaded, then killed while extracting
+    stale = [  # the temporary folders of TFDS's downloads, extractions and builds
+        downloads / "mpii_pose" / f"x_{IMAGES}.tmp.{'a' * 32}",
+        downloads / "extracted" / f"incomplete.{'b' * 32}_TAR_GZ.{extracting}",
+        tmp_path / "mpii_pose" / "incomplete.0P4HUC_1.0.0",
     ]
-    for path in stale:
-        path.parent.mkdir(parents=True)
-        path.write_bytes(b"partial")
+    another_datasets = downloads / "extracted" / f"incomplete.{'d' * 32}_TAR.other.tar"
+    for folder in [*stale, another_datasets]:
+        (folder / "images").mkdir(parents=True)
+        (folder / "images" / "1.jpg").write_bytes(b"partial")
+    (downloads / "mpii_pose" / extracting).write_bytes(b"downloaded")
     mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
-    assert partial_files(tmp_path) == []
+    assert partial_files(tmp_path) == [str(another_datasets.relative_to(downloads))]
+    assert not any(folder.exists() for folder in stale)
     assert shards(tmp_path) == manual_build
+    (notice,) = [
+        r.getMessage() for r in caplog.records if "interrupted earlier run" in r.getMessage()
+    ]
+    assert all(str(folder) in notice for folder in stale)
+
+
+def closed_port() -> int:
+    """A loopback port that nothing listens on: connections to it are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("host", ["refusing", "unresolvable"])
+def test_an_unreachable_host_fails_at_once_naming_what_to_put_where(
+    sample, tmp_path, monkeypatch, caplog, host
+):
+    """No minutes of retries: the error names the missing files, where they go, and the URL."""
+    images_only = tmp_path / "manual"
+    shutil.copytree(sample / "images", images_only / "images")
+    address = f"127.0.0.1:{closed_port()}" if host == "refusing" else "mpii-mirror.invalid"
+    monkeypatch.setenv(MIRROR_ENV, f"http://{address}/mpii")
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        build(images_only, tmp_path / "data")
+    assert time.monotonic() - start < 30
+    message = str(info.value)
+    assert f"http://{address}/mpii/{ANNOTATIONS}" in message
+    assert f"the manual directory {images_only} has images/ but no annotations" in message
+    assert "train.json" in message and "mpii_val.json" in message and MIRROR_ENV in message
+    (notice,) = [r.getMessage() for r in caplog.records if "downloading" in r.getMessage()]
+    assert notice.startswith(f"the manual directory {images_only} has images/ but no annotations")
+    assert f"{ANNOTATIONS} (mmpose's JSON annotations) from http://{address}" in notice
+    assert leftovers(tmp_path / "data") == []
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_build_stopped_mid_download_keeps_no_partial_file(server, tmp_path, signum, code):
+    server.stall.add(IMAGES)
+    env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(tmp_path / "checksums.tsv")}
+    data_dir = tmp_path / "data"
+    args = [BIN / "mpii-pose", "build", "--data_dir", data_dir]
+    process = subprocess.Popen([str(a) for a in args], env=env, stderr=subprocess.PIPE, text=True)
+    assert server.stalled.wait(timeout=120), process.communicate(timeout=60)[1][-3000:]
+    (partial,) = (data_dir / "downloads" / "mpii_pose").glob("*.tmp.*")
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr[-3000:]
+    assert "nothing was left half-written" in stderr
+    assert not partial.exists() and partial_files(data_dir) == [] and leftovers(data_dir) == []

@@ -1,25 +1,115 @@
-"""Ctrl-C in the middle of a build leaves no dataset and no temporary folder; a rerun succeeds."""
+"""Stopping a build (Ctrl-C, SIGTERM, SIGHUP, SIGKILL) leaves nothing half-written; a rerun succeeds.
 
+One validation image is a named pipe, so that the build blocks reading it, mid-way through the
+shard writes, until the test has sent its signal: the signal always lands while shards are being
+written, however fast the machine.
+"""
+
+import contextlib
+import errno
+import os
+import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
-from tests.conftest import BIN, ENV, checked, digests, leftovers
+import psutil
+import pytest
+
+from tests.conftest import BIN, ENV, checked, digests, leftovers, read_json
+
+_DEADLINE_S = 120
 
 
-def test_ctrl_c_during_a_ray_build(shard_data, reference, tmp_path):
-    args = [BIN / "mpii-pose", "build", "--engine", "ray", "--manual_dir", shard_data,
-            "--data_dir", tmp_path, "--quiet"]  # fmt: skip
-    process = subprocess.Popen([str(a) for a in args], env=ENV, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob("mpii_pose/incomplete.*")):
-        assert process.poll() is None and time.monotonic() < deadline, "the build never started"
-        time.sleep(0.005)
-    time.sleep(1.0)  # Ray is starting or its tasks are writing shards
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr[-2000:]
-    assert "interrupted" in stderr
-    assert leftovers(tmp_path) == []
+@pytest.fixture
+def blocking_manual_dir(shard_data, tmp_path) -> tuple[Path, Path]:
+    """A copy of `shard_data` whose first validation image is a named pipe; returns the manual
+    directory and the pipe."""
+    manual = tmp_path / "manual"
+    shutil.copytree(shard_data, manual)
+    pipe = manual / "images" / read_json(manual / "valid.json")[0]["image"]
+    pipe.unlink()
+    os.mkfifo(pipe)
+    return manual, pipe
+
+
+@contextlib.contextmanager
+def held_open_by_a_reader(pipe: Path, process: subprocess.Popen) -> Iterator[None]:
+    """Waits until the build opens `pipe` to read it; holds it open without writing, so that the
+    build stays blocked in the middle of writing shards until the block ends."""
+    deadline = time.monotonic() + _DEADLINE_S
+    while True:
+        try:
+            fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)  # fails until a reader has it open
+            break
+        except OSError as err:
+            assert err.errno == errno.ENXIO, err
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the build never read the image"
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def build_args(manual: Path, data_dir: Path, engine: str) -> list[str]:
+    return [str(a) for a in (BIN / "mpii-pose", "build", "--engine", engine,
+                             "--manual_dir", manual, "--data_dir", data_dir, "--quiet")]  # fmt: skip
+
+
+def restore(pipe: Path, shard_data: Path) -> None:
+    pipe.unlink()
+    shutil.copy(shard_data / "images" / pipe.name, pipe)
+
+
+@pytest.mark.parametrize(
+    "engine, signum, code, message",
+    [
+        ("local", signal.SIGTERM, 143, "terminated"),
+        ("local", signal.SIGHUP, 129, "terminated"),
+        ("tfds", signal.SIGTERM, 143, "terminated"),
+        pytest.param("ray", signal.SIGTERM, 143, "terminated", marks=pytest.mark.slow),
+        pytest.param("ray", signal.SIGINT, 130, "interrupted", marks=pytest.mark.slow),
+    ],
+)
+def test_a_stopped_build_leaves_nothing_and_its_workers_end(
+    blocking_manual_dir, shard_data, reference, tmp_path, engine, signum, code, message
+):
+    manual, pipe = blocking_manual_dir
+    data_dir = tmp_path / "data"
+    args = build_args(manual, data_dir, engine)
+    process = subprocess.Popen(args, env=ENV, stderr=subprocess.PIPE, text=True)
+    with held_open_by_a_reader(pipe, process):
+        assert list(data_dir.glob("mpii_pose/incomplete.*"))  # the build is under way
+        workers = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=_DEADLINE_S)
+    assert process.returncode == code, stderr[-3000:]
+    assert f"mpii-pose: {message}; nothing was left half-written." in stderr
+    assert leftovers(data_dir) == []
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == []
+    restore(pipe, shard_data)
     checked(args)
-    assert digests(tmp_path) == reference
+    assert digests(data_dir) == reference
+
+
+def test_after_a_killed_build_the_next_removes_what_it_left(
+    blocking_manual_dir, shard_data, reference, tmp_path
+):
+    manual, pipe = blocking_manual_dir
+    data_dir = tmp_path / "data"
+    args = build_args(manual, data_dir, "local")
+    process = subprocess.Popen(args, env=ENV, stderr=subprocess.PIPE, text=True)
+    with held_open_by_a_reader(pipe, process):
+        process.kill()
+        process.communicate(timeout=_DEADLINE_S)
+    (stale,) = data_dir.glob("mpii_pose/incomplete.*")  # SIGKILL cannot be handled
+    restore(pipe, shard_data)
+    rerun = checked(args[:-1])  # not --quiet: the notice is a warning
+    assert f"removed what an interrupted earlier run left: {stale}" in rerun.stderr
+    assert not stale.exists()
+    assert digests(data_dir) == reference

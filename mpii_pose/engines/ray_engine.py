@@ -6,15 +6,36 @@ directories at the same paths (a shared file system or a bucket).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from mpii_pose.engines import Progress
+from mpii_pose.interruption import handlers_kept
 from mpii_pose.planning import ShardTask
 from mpii_pose.shard_writer import write_shard
 
+_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+_AUTH_NOTICE = "Token authentication is enabled for this Ray cluster"
 _CANCEL_TIMEOUT_S = 60  # a cancelled shard write ends within this, its worker killed
+
+
+@contextlib.contextmanager
+def _no_token_notice() -> Iterator[None]:
+    """Ray enables token authentication for a local cluster by default and says so in a WARNING,
+    which lands in the middle of the progress bar; the notice is left out, not the authentication.
+    """
+    logger = logging.getLogger(_AUTH_LOGGER)
+
+    def not_the_notice(record: logging.LogRecord) -> bool:
+        return _AUTH_NOTICE not in record.getMessage()
+
+    logger.addFilter(not_the_notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(not_the_notice)
 
 
 class RayEngine:
@@ -31,12 +52,13 @@ class RayEngine:
         started = not ray.is_initialized()
         if started:
             local = {} if self.address else {"num_cpus": self.workers or os.cpu_count()}
-            ray.init(
-                address=self.address,
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-                **local,
-            )
+            with handlers_kept(), _no_token_notice():
+                ray.init(
+                    address=self.address,
+                    include_dashboard=False,
+                    logging_level=logging.WARNING,
+                    **local,
+                )
         context = ray.get_runtime_context()
         where = f"cluster {context.gcs_address}" if self.address else "local Ray"
         self.description = f"ray on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"

@@ -1,0 +1,68 @@
+"""SIGTERM and SIGHUP handled as Ctrl-C is: raised where the program is, so that it unwinds.
+
+`timeout`, systemd, Slurm and Kubernetes stop a program with SIGTERM, a closed terminal sends
+SIGHUP. Python's default for both ends the process at once, leaving TFDS's temporary folders and
+an engine's workers behind; raised as an exception instead, they run every engine's clean-up (Ray
+tasks cancelled and the local cluster shut down) and TFDS's removal of `incomplete.*` folders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop by SIGTERM or SIGHUP.
+
+    A KeyboardInterrupt, so that code which stops cleanly on Ctrl-C (Ray's waits, TFDS's writers,
+    this package's engines) does the same here.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's code for a process ended by the signal: 143 for SIGTERM, 129 for SIGHUP."""
+        return 128 + self.signum
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise `Terminated`; repeats are ignored while it
+    unwinds, so that a second signal cannot cut the clean-up short."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        for other in SIGNALS:
+            signal.signal(other, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def handlers_kept() -> Iterator[None]:
+    """Puts back this process's Python handlers of SIGINT, SIGTERM and SIGHUP after the block, for
+    libraries that install their own (Ray's driver handles SIGTERM by dying at once)."""
+    if threading.current_thread() is not threading.main_thread():  # only it can set handlers
+        yield
+        return
+    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, *SIGNALS)}
+    try:
+        yield
+    finally:
+        for signum, handler in kept.items():
+            if handler is not None:
+                signal.signal(signum, handler)

@@ -1,0 +1,99 @@
+"""What an interrupted build leaves behind, and the lock that tells it from a build still running.
+
+TFDS writes a build into `D/mpii_pose/incomplete.<random>_<version>/`, downloads into
+`D/downloads/mpii_pose/<file>.tmp.<uuid>/` and extracts into
+`D/downloads/extracted/incomplete.<uuid>_<METHOD>.<file>/`, and renames each when it is complete.
+A run killed outright (SIGKILL, a power cut) leaves them behind. A build holds an exclusive lock on
+`D/mpii_pose` while it runs, so the next build of the same data dir knows that whatever of these
+it finds is stale, and removes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+
+from etils import epath
+
+_LOG = logging.getLogger(__name__)
+_UUID = "[0-9a-f]{32}"
+_INCOMPLETE = re.compile(r"^incomplete\.[A-Za-z0-9]+_")  # TFDS: 6 letters or digits
+_DOWNLOADING = re.compile(rf"\.tmp\.{_UUID}$")
+_EXTRACTING = re.compile(rf"^incomplete\.{_UUID}_[A-Z0-9_]+\.(?P<file>.+)$")
+
+
+def is_local(path: epath.PathLike) -> bool:
+    """True for a path of this machine's file system, where a lock can be taken."""
+    return "://" not in os.fspath(path)
+
+
+@contextlib.contextmanager
+def build_lock(dataset_dir: epath.Path) -> Iterator[bool]:
+    """Holds an exclusive lock on `dataset_dir` (waiting for another build to finish); yields
+    whether it is held: not on a bucket or a file system that cannot lock."""
+    if not is_local(dataset_dir):
+        yield False
+        return
+    try:
+        dataset_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(dataset_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    except OSError:  # e.g. a network file system without locks
+        yield False
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def stale_builds(dataset_dir: epath.Path) -> list[epath.Path]:
+    """The folders of builds under way or interrupted in `dataset_dir` (D/mpii_pose)."""
+    return list(_matching(dataset_dir, _INCOMPLETE))
+
+
+def partial_downloads(downloads_dir: epath.Path, dataset: str) -> list[epath.Path]:
+    """Downloads of `dataset` under way or interrupted (in `downloads_dir/<dataset>`), and
+    extractions of its downloaded files (in `downloads_dir/extracted`, which datasets share)."""
+    downloaded = downloads_dir / dataset
+    found = list(_matching(downloaded, _DOWNLOADING))
+    mine = {p.name for p in downloaded.iterdir()} if downloaded.is_dir() else set()
+    for path in _matching(downloads_dir / "extracted", _EXTRACTING):
+        match = _EXTRACTING.match(path.name)
+        if match and match["file"] in mine:
+            found.append(path)
+    return found
+
+
+def remove(paths: Iterable[epath.Path]) -> list[epath.Path]:
+    """Deletes `paths` (folders with what they hold); returns those that were there."""
+    removed = []
+    for path in paths:
+        if path.is_dir():
+            path.rmtree()
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
+def remove_stale(dataset_dir: epath.Path, downloads_dir: epath.Path) -> None:
+    """Removes what killed runs left, saying what; call it only while holding `build_lock`."""
+    removed = remove(stale_builds(dataset_dir) + partial_downloads(downloads_dir, dataset_dir.name))
+    if removed:
+        _LOG.warning(
+            "removed what an interrupted earlier run left: %s", ", ".join(map(str, removed))
+        )
+
+
+def _matching(folder: epath.Path, pattern: re.Pattern[str]) -> Iterator[epath.Path]:
+    if folder.is_dir():
+        yield from (p for p in folder.iterdir() if pattern.search(p.name))
