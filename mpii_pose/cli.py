@@ -222,13 +222,19 @@ def build(args: argparse.Namespace) -> int:
             beam_pipeline_options=args.beam_pipeline_options,
         )
     )
-    builder = Builder(data_dir=args.data_dir, file_format=args.file_format, engine=engine)
-    if builder.is_prepared() and not args.overwrite:
-        print(
-            f"mpii_pose {builder.version} is already built in {builder.data_dir}; "
-            "nothing written (use --overwrite to rebuild)."
-        )
-        return 0
+    options = {"data_dir": args.data_dir, "file_format": args.file_format, "engine": engine}
+    builder = Builder(**options)
+    if builder.is_prepared():
+        if not args.overwrite:
+            print(
+                f"mpii_pose {builder.version} is already built in {builder.data_dir}; "
+                "nothing written (use --overwrite to rebuild)."
+            )
+            return 0
+        # As `tfds build --overwrite`: a builder made over a build carries what it read there
+        # (it would write an empty metadata.json), so the build goes and a fresh builder writes.
+        builder.data_path.rmtree()
+        builder = Builder(**options)
     manual_dir = str(SAMPLE_DIR) if args.sample else args.manual_dir
     if manual_dir is not None and not epath.Path(manual_dir).is_dir():
         raise ManualDirError(

@@ -64,9 +64,11 @@ def checked(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.Complet
 
 
 def digests(data_dir: Path) -> dict[str, str]:
-    """sha256 of every file of the built dataset, by name."""
-    folder = Path(data_dir) / DATASET
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    """sha256 of every file under `data_dir`/mpii_pose (the build, and anything else left there),
+    by path: two builds are the same when these are."""
+    root = Path(data_dir) / DATASET.parts[0]
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def leftovers(data_dir: Path) -> list[str]:

@@ -55,8 +55,12 @@ def held_open_by_a_reader(pipe: Path, process: subprocess.Popen) -> Iterator[Non
         os.close(fd)
 
 
+_BEAM_WORKERS = "direct_num_workers=2,direct_running_mode=multi_processing"
+
+
 def build_args(manual: Path, data_dir: Path, engine: str) -> list[str]:
-    return [str(a) for a in (BIN / "mpii-pose", "build", "--engine", engine,
+    options = ["--beam_pipeline_options", _BEAM_WORKERS] if engine == "beam" else []
+    return [str(a) for a in (BIN / "mpii-pose", "build", "--engine", engine, *options,
                              "--manual_dir", manual, "--data_dir", data_dir, "--quiet")]  # fmt: skip
 
 
@@ -73,6 +77,7 @@ def restore(pipe: Path, shard_data: Path) -> None:
         ("tfds", signal.SIGTERM, 143, "terminated"),
         pytest.param("ray", signal.SIGTERM, 143, "terminated", marks=pytest.mark.slow),
         pytest.param("ray", signal.SIGINT, 130, "interrupted", marks=pytest.mark.slow),
+        pytest.param("beam", signal.SIGTERM, 143, "terminated", marks=pytest.mark.slow),
     ],
 )
 def test_a_stopped_build_leaves_nothing_and_its_workers_end(
