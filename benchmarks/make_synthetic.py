@@ -1,6 +1,6 @@
 """Generate an MPII-like manual directory for benchmarks: `python benchmarks/make_synthetic.py --images N OUT`.
 
-1280x720 photographic-looking JPEGs of MPII's size (300-500 KB), stick figures drawn at their joints,
+1280x720 photographic-looking JPEGs of MPII's size (300-500 KB), plain figures posed at their joints,
 HRNet JSON with about 1.65 persons per image and ~10 % unlabelled joints, about 12 % of the images in
 the validation split, 1 % grayscale JPEGs and 0.5 % PNGs under a .jpg name. Image i depends only on
 (seed, i), so the first N images of a larger set are the set of N.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mpii_pose.sample import draw_people, place_people, save_image
+from mpii_pose.sample import paint_people, place_people, save_image
 
 SIZE = (1280, 720)
 VALIDATION_SHARE = 2958 / 25204  # the HRNet split's persons, as a share of images
@@ -66,7 +66,7 @@ def make_image(args: tuple[Path, int, int]) -> tuple[str, list[dict]]:
         entry["joints_vis"] = labelled
         entry["joints"] = [p if v else [-1.0, -1.0] for p, v in zip(joints, labelled, strict=True)]
     image = _photo(rng, *_textures(seed))
-    draw_people(ImageDraw.Draw(image), people, scale=SIZE[1] / 240)
+    paint_people(ImageDraw.Draw(image), people)
     draw = rng.random()
     kind = "grayscale" if draw < 0.01 else "png" if draw < 0.015 else "baseline"
     save_image(image, images_dir / name, kind, quality=rng.randrange(90, 96))

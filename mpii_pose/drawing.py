@@ -21,25 +21,6 @@ _RIM, _DOT = (0, 0, 0), (255, 255, 255)
 Point = tuple[float, float]
 
 
-def draw_people(
-    draw: ImageDraw.ImageDraw, people: list[tuple[list, list]], scale: float = 1.0
-) -> None:
-    """Draws every person's limbs (coloured by side), then a white dot on each labelled joint.
-
-    `people` holds (joints, labelled) pairs; joints are 1-based, as in the annotations.
-    """
-    pixels = [_pixels(joints) for joints, _ in people]
-    for points, (_, labelled) in zip(pixels, people, strict=True):
-        _limbs(draw, points, labelled, round(3 * scale))
-    dots = [
-        p
-        for points, (_, flags) in zip(pixels, people, strict=True)
-        for p, f in zip(points, flags, strict=True)
-        if f
-    ]
-    _dots(draw, dots, 3.5, 2.5)  # dot sizes fixed: the bundled sample's bytes depend on them
-
-
 def draw_example(
     image: np.ndarray | Image.Image,
     joints: np.ndarray,

@@ -45,10 +45,12 @@ def build_lock(dataset_dir: epath.Path) -> Iterator[bool]:
         yield False
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield True
-    except OSError:  # e.g. a network file system without locks
-        yield False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            locked = True
+        except OSError:  # e.g. a network file system without locks
+            locked = False
+        yield locked
     finally:
         os.close(fd)  # releases the lock
 

@@ -78,6 +78,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         super().__init__(**kwargs)
         self.engine = engine
 
+    def is_prepared(self) -> bool:
+        """TFDS's check, without its warning that a build it was asked about does not exist."""
+        return self.data_path.exists() and super().is_prepared()
+
     def download_and_prepare(self, *, download_dir=None, download_config=None, **kwargs) -> None:
         """TFDS's download_and_prepare, one build of a data dir at a time; what killed runs left
         there (temporary build folders, partial downloads) is removed first."""

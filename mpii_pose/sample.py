@@ -1,4 +1,7 @@
-"""A small synthetic MPII-format manual directory: stick figures drawn at their annotated joints.
+"""A small synthetic MPII-format manual directory: plain figures posed at their annotated joints.
+
+The figures are filled bodies in skin tones or grey, without a skeleton, so that the skeleton
+`mpii-pose show` draws on them stands out.
 
 It is the package's bundled sample and TFDS dummy data (`mpii_pose/dummy_data/`), and what tests build
 from. Deterministic for a given seed. Regenerate the bundled copy with
@@ -16,10 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mpii_pose.drawing import draw_people
 from mpii_pose.head_boxes import ground_truth_mat
 from mpii_pose.official_annotations import OfficialPerson, official_images, official_mat
-from mpii_pose.skeleton import NUM_JOINTS
+from mpii_pose.skeleton import LIMBS, NUM_JOINTS
 
 SAMPLE_DIR = Path(__file__).parent / "dummy_data"
 IMAGE_SIZE = (320, 240)
@@ -42,6 +44,8 @@ _TEMPLATE: tuple[tuple[float, float], ...] = (
     (0.21, -0.15),
     (0.26, -0.02),
 )
+# Body colours, by a figure's place in its image: two skin tones and a slate grey.
+BODY_TONES: tuple[tuple[int, int, int], ...] = ((176, 120, 88), (122, 80, 54), (96, 98, 110))
 # Where the official annotation zip puts its .mat, and activities as it names them ('' unknown).
 OFFICIAL_PATH = "mpii_human_pose_v1_u12_2/mpii_human_pose_v1_u12_1.mat"
 _ACTIVITIES = (
@@ -78,6 +82,27 @@ def _background(rng: random.Random) -> Image.Image:
         w, h = rng.randrange(20, 120), rng.randrange(10, 60)
         draw.rectangle((x, y, x + w, y + h), fill=tuple(rng.randrange(120, 250) for _ in range(3)))
     return image
+
+
+def paint_people(draw: ImageDraw.ImageDraw, people: list[tuple[list, list]]) -> None:
+    """Paints each of `people` ((joints, labelled) pairs) as a plain figure, each in the next body tone."""
+    for k, (joints, _) in enumerate(people):
+        paint_figure(draw, joints, BODY_TONES[k % len(BODY_TONES)])
+
+
+def paint_figure(draw: ImageDraw.ImageDraw, joints: list[list[float]], tone: tuple) -> None:
+    """A plain filled figure through all 16 joints (1-based): torso, thick rounded limbs, head."""
+    p = [(x - 1, y - 1) for x, y in joints]
+    width = max(3, round(0.2 * math.dist(p[6], p[7])))  # limbs about a fifth of the torso's length
+    draw.polygon([p[12], p[13], p[3], p[2]], fill=tone)  # shoulders to hips
+    for a, b, _ in LIMBS:
+        draw.line([p[a], p[b]], fill=tone, width=width)
+    for x, y in p:  # rounded joints, so that every joint lies inside the body
+        draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=tone)
+    (nx, ny), (tx, ty) = p[8], p[9]
+    radius = math.dist(p[8], p[9]) / 2
+    cx, cy = (nx + tx) / 2, (ny + ty) / 2
+    draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=tone)
 
 
 def save_image(image: Image.Image, path: Path, kind: str, quality: int = 90) -> None:
@@ -141,14 +166,14 @@ def _image(
     kind: str,
     head_top_y: float | None = None,
 ) -> list[tuple[list, list]]:
-    """Draws 1-3 figures on a plain background, appends their entries and writes the image.
+    """Paints 1-3 figures on a plain background, appends their entries and writes the image.
 
     Returns the figures' (joints, labelled) pairs, with every joint's true position.
     """
     people, new_entries = place_people(rng, name, IMAGE_SIZE, head_top_y)
     entries.extend(new_entries)
     image = _background(rng)
-    draw_people(ImageDraw.Draw(image), people)
+    paint_people(ImageDraw.Draw(image), people)
     save_image(image, images_dir / name, kind)
     return people
 
@@ -173,10 +198,15 @@ def _write_ground_truth(path: Path, people: list[tuple[list, list]], entries: li
 
 
 def write_sample(
-    out: Path, train_images: int = 16, validation_images: int = 6, seed: int = 0
+    out: Path,
+    train_images: int = 16,
+    validation_images: int = 6,
+    seed: int = 0,
+    not_official_every: int = 0,
 ) -> Path:
     """Writes `images/`, `train.json`, `valid.json`, `gt_valid.mat` and the official .mat under
-    `out`; returns `out`."""
+    `out`; returns `out`. With `not_official_every=N`, every Nth person is left out of the
+    official .mat, as real MPII persons sometimes are; by default it holds every person."""
     rng = random.Random(seed)
     images_dir = Path(out) / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
@@ -198,18 +228,19 @@ def write_sample(
             _write_ground_truth(Path(out) / "gt_valid.mat", people, entries)
     official = Path(out) / OFFICIAL_PATH
     official.parent.mkdir(exist_ok=True)
-    official.write_bytes(official_mat(official_images(_official_persons(figures))))
+    persons = _official_persons(figures, not_official_every)
+    official.write_bytes(official_mat(official_images(persons)))
     return Path(out)
 
 
-def _official_persons(figures: list[tuple[dict, list]]) -> list[OfficialPerson]:
+def _official_persons(figures: list[tuple[dict, list]], left_out: int) -> list[OfficialPerson]:
     """The persons as the official .mat holds them: joints, occlusion flags (some occluded, some
-    left empty), head boxes and activities; every eleventh person is left out of it."""
+    left empty), head boxes and activities; with `left_out` N, every Nth person is not in it."""
     names: dict[str, int] = {}
     persons = []
     for g, (entry, joints) in enumerate(figures):
         image = names.setdefault(entry["image"], len(names))
-        if g % 11 == 10:
+        if left_out and g % left_out == left_out - 1:
             continue
         labelled = entry["joints_vis"]
         category, activity, activity_id = _ACTIVITIES[image % len(_ACTIVITIES)]

@@ -21,8 +21,11 @@ DATASET = Path("mpii_pose") / str(Builder.VERSION)
 
 @pytest.fixture
 def manual_dir(tmp_path: Path) -> Path:
-    """A fresh synthetic manual directory: images/, train.json, valid.json."""
-    return write_sample(tmp_path / "manual", train_images=8, validation_images=3, seed=7)
+    """A fresh synthetic manual directory: images/, train.json, valid.json, gt_valid.mat, and the
+    official .mat, which lacks every eleventh person (as it lacks some real ones)."""
+    return write_sample(
+        tmp_path / "manual", train_images=8, validation_images=3, seed=7, not_official_every=11
+    )
 
 
 def build(manual: Path, data_dir: Path, engine=None, file_format=None, **config):
