@@ -4,12 +4,15 @@ import dataclasses
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from PIL import Image
 
+from mpii_pose.drawing import draw_example
 from mpii_pose.pipeline import (
     PipelineConfig,
     decode_heatmaps,
@@ -19,7 +22,7 @@ from mpii_pose.pipeline import (
 )
 from mpii_pose.sample import write_sample
 from mpii_pose.skeleton import FLIP_PAIRS, JOINT_NAMES, NUM_JOINTS
-from tests.conftest import REPO, build, checked
+from tests.conftest import REPO, build, checked, read_json
 
 UNIT = PipelineConfig(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))  # crops in [0, 1]: readable pixels
 STILL = dataclasses.replace(UNIT, scale_factor=0.0, rotation_probability=0.0, flip_probability=0.0)
@@ -38,10 +41,25 @@ for a, b in FLIP_PAIRS:
     PARTNER[a], PARTNER[b] = b, a
 
 
+def paint_skeletons(manual: Path) -> None:
+    """Draws every person's skeleton (right limbs red, left blue) on the images of `manual`, saved
+    as RGB JPEGs, so that where a limb lands in a crop shows which side it came from."""
+    entries = [e for name in ("train.json", "valid.json") for e in read_json(manual / name)]
+    for image_name in {e["image"] for e in entries}:
+        path = manual / "images" / image_name
+        with Image.open(path) as image:
+            picture = image.convert("RGB")
+        for e in (e for e in entries if e["image"] == image_name):
+            joints, labelled = np.array(e["joints"]), np.array(e["joints_vis"]) > 0
+            picture = draw_example(picture, joints, labelled)
+        picture.save(path, format="JPEG", quality=90)
+
+
 @pytest.fixture(scope="module")
 def builder(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     manual = write_sample(root / "manual", train_images=8, validation_images=3, seed=7)
+    paint_skeletons(manual)
     return build(manual, root / "data")
 
 
@@ -169,8 +187,8 @@ def side_colour(out: dict, a: int, b: int) -> str:
 
 
 def test_limb_colours_follow_the_flip(results):
-    """Sample images draw a person's right limbs red and left limbs blue: mirrored, the output's
-    right shin is the source's left one, so it is blue."""
+    """The images show a person's right limbs red and left limbs blue (`paint_skeletons`):
+    mirrored, the output's right shin is the source's left one, so it is blue."""
     colours = {"none": [], "flip": []}
     for name, found in colours.items():
         for _, out in results[name]:
