@@ -24,6 +24,7 @@ from mpii_pose.errors import ManualDirError, MpiiPoseError
 from mpii_pose.interruption import Terminated, signals_interrupt
 from mpii_pose.manual_dir import ANNOTATION_FILES
 from mpii_pose.sample import SAMPLE_DIR
+from mpii_pose.tf_startup import import_tensorflow
 
 if TYPE_CHECKING:
     import tensorflow_datasets as tfds
@@ -204,6 +205,8 @@ def _int_at_least(text: str, minimum: int) -> int:
 
 def build(args: argparse.Namespace) -> int:
     """Runs TFDS's download_and_prepare for the builder and prints what it wrote."""
+    if args.engine == "tfds":  # the only engine whose writer uses TensorFlow
+        import_tensorflow()
     import tensorflow_datasets as tfds
 
     from mpii_pose.mpii_pose_dataset_builder import Builder
@@ -264,6 +267,7 @@ class ShowError(MpiiPoseError):
 
 def show(args: argparse.Namespace) -> int:
     """Draws --num examples of a built split into a grid PNG and prints where it went."""
+    import_tensorflow()
     import tensorflow_datasets as tfds
 
     builder = _prepared_builder(args.data_dir)
@@ -328,7 +332,10 @@ def _silenced(quiet: bool) -> Iterator[None]:
 
 
 def summary(builder: Builder, engine: str, seconds: float) -> str:
-    """A few lines saying what was built, where, how fast, and how to load it."""
+    """A few lines saying what was built, where, how fast, and how to load it.
+
+    The throughput is of writing the shards, as the progress bar shows it; `seconds` is the run's.
+    """
     splits = builder.info.splits
     lines = [f"Built mpii_pose {builder.version} in {builder.data_dir}"]
     for name, split in splits.items():
@@ -338,9 +345,12 @@ def summary(builder: Builder, engine: str, seconds: float) -> str:
         )
     examples = sum(split.num_examples for split in splits.values())
     mib = sum(split.num_bytes for split in splits.values()) / 2**20
+    writing = builder.writing_seconds or seconds
+    rate = examples / writing
     lines.append(
-        f"  {seconds:.1f} s, {examples / seconds:.0f} examples/s, {mib / seconds:.1f} MiB/s "
-        f"(engine: {engine})"
+        f"  writing {writing:.{2 if writing < 1 else 1}f} s: "
+        f"{rate:.{0 if rate >= 100 else 1}f} examples/s, "
+        f"{mib / writing:.1f} MiB/s; {seconds:.1f} s in all (engine: {engine})"
     )
     data_dir = builder.data_dir_root
     lines.append(
@@ -351,7 +361,6 @@ def summary(builder: Builder, engine: str, seconds: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     try:
         with signals_interrupt():
             return {"build": build, "show": show}[args.command](args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 import tensorflow_datasets as tfds
 from etils import epath
@@ -77,6 +78,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def __init__(self, *, engine: Engine | None = None, **kwargs):
         super().__init__(**kwargs)
         self.engine = engine
+        self.writing_seconds: float | None = None  # of the last build: writing the shards
+
+    def _log_download_bytes(self) -> None:
+        """Not TFDS's "Downloading and preparing dataset Unknown size ...": sizes are unknown until
+        the annotations are read, and what is downloaded is logged when it is."""
 
     def is_prepared(self) -> bool:
         """TFDS's check, without its warning that a build it was asked about does not exist."""
@@ -151,7 +157,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             for source in sources.values()
         ]
         if self.engine is None:
+            start = time.perf_counter()
             split_infos = [self._write_with_tfds(plan, download_config) for plan in plans]
+            self.writing_seconds = time.perf_counter() - start
             for plan, info in zip(plans, split_infos, strict=True):
                 checks.verify_split(
                     plan.split,
@@ -207,10 +215,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             )
         ]
         total = sum(len(plan.persons) for plan in plans)
-        with tfds_utils.tqdm(
-            total=total, desc=f"Writing shards ({self.engine.name})", unit=" examples"
+        with tfds_utils.tqdm(  # smoothing=0: the rate shown is the average, as in the summary
+            total=total, desc=f"Writing shards ({self.engine.name})", unit=" examples", smoothing=0
         ) as progress:
+            start = time.perf_counter()
             self.engine.run(tasks, progress)
+            self.writing_seconds = time.perf_counter() - start
         split_infos = []
         for plan in plans:
             template = templates[plan.split]

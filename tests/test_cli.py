@@ -1,5 +1,6 @@
 """The commands users run: `mpii-pose build` and `show`, `tfds build` both ways, the import."""
 
+import re
 import sys
 
 import numpy as np
@@ -9,9 +10,11 @@ from PIL import Image
 from mpii_pose import Builder
 from mpii_pose.cli import main
 from mpii_pose.sample import SAMPLE_DIR
+from mpii_pose.tf_startup import LEVEL_ENV, without_start_up_notices
 from tests.conftest import (
     BIN,
     DATASET,
+    ENV,
     REPO,
     build,
     checked,
@@ -139,3 +142,57 @@ def test_show_help_explains_every_option(capsys):
     for option in ("--data_dir", "--split", "--num", "--start", "--columns", "--tile", "--out"):
         assert option in text
     assert "filename#person_index" in text and "head box" in text and "letterboxed" in text
+
+
+QUIET_ENV = {k: v for k, v in ENV.items() if k != LEVEL_ENV}  # as a new user's shell has it
+NOISE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog|cuInit|Unknown size|WARNING|Traceback", re.M)
+
+
+def test_a_first_build_and_show_print_only_what_they_did(tmp_path):
+    """No TensorFlow start-up notices, no TFDS size line, no warnings; the summary's throughput is
+    the progress bar's (both: writing the shards)."""
+    local = checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path / "a"],
+                    env=QUIET_ENV)  # fmt: skip
+    assert not NOISE.search(local.stdout + local.stderr), local.stdout + local.stderr
+    bar = float(re.findall(r"([\d.]+) examples/s\]", local.stderr)[-1])
+    summary = float(re.search(r"writing [\d.]+ s: ([\d.]+) examples/s", local.stdout)[1])
+    assert 0.9 < summary / bar < 1.1, (bar, summary)
+    for args in (
+        ["build", "--sample", "--engine", "tfds", "--data_dir", tmp_path / "b"],
+        ["show", "--data_dir", tmp_path / "b", "--out", tmp_path / "b.png"],
+    ):
+        result = checked([BIN / "mpii-pose", *args], env=QUIET_ENV)
+        assert not NOISE.search(result.stdout + result.stderr), result.stdout + result.stderr
+
+
+def test_tensorflow_logs_what_the_user_asked_for(tmp_path):
+    checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path, "--quiet"])
+    args = [BIN / "mpii-pose", "show", "--data_dir", tmp_path, "--out", tmp_path / "a.png"]
+    result = checked(args, env={**QUIET_ENV, LEVEL_ENV: "0"})
+    assert re.search(r"^I\d{4} ", result.stderr, re.M)
+
+
+def test_start_up_notices_are_left_out_and_errors_kept():
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on.\n"
+        "I0000 00:00:1.1 1 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
+        "I0000 00:00:1.2 1 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n"
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild\n"
+        "E0000 00:00:1.3 1 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n"
+        "E0000 00:00:1.4 1 other.cc:1] a real error\n"
+        "  its second line\n"
+    )
+    kept = "E0000 00:00:1.4 1 other.cc:1] a real error\n  its second line\n"
+    assert without_start_up_notices(text) == kept
+    with_a_driver = text.replace("Could not find cuda drivers", "Found the driver")
+    assert "failed call to cuInit" in without_start_up_notices(with_a_driver)
+
+
+@pytest.mark.slow
+def test_a_ray_build_prints_no_notice_into_the_progress_bar(tmp_path):
+    """Ray enables token authentication for its local cluster without saying so here."""
+    args = [BIN / "mpii-pose", "build", "--sample", "--engine", "ray", "--data_dir", tmp_path]
+    result = checked(args, env=QUIET_ENV)
+    assert not NOISE.search(result.stdout + result.stderr), result.stderr
+    assert "Token authentication" not in result.stderr
