@@ -114,10 +114,12 @@ def fetch(
         try:
             check_reachable(url)
         except OSError as err:
+            default = downloads_dir / "manual"
+            where = manual or f"a manual directory (--manual_dir M; by default {default})"
             raise DownloadError(
-                f"cannot download {archive.filename} from {url}: {err}.\n{missing}. Put them "
-                f"there (--manual_dir M; by default {downloads_dir / 'manual'}), or set "
-                f"{MIRROR_ENV} to a mirror that serves {archive.filename}."
+                f"cannot download {archive.filename} from {url}: {err}.\n{missing}.\n"
+                f"Put the missing files in {where}, or set {MIRROR_ENV} to a mirror that "
+                f"serves {archive.filename}."
             ) from None
     return [
         _fetch_one(dl_manager, archive, url, downloads_dir, dataset)

@@ -62,13 +62,19 @@ class RayEngine:
         context = ray.get_runtime_context()
         where = f"cluster {context.gcs_address}" if self.address else "local Ray"
         self.description = f"ray on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"
+        own_cluster = started and not self.address
         try:
-            self._run(ray, tasks, progress)
+            self._run(ray, tasks, progress, cancel_on_exit=not own_cluster)
         finally:
-            if started:
-                ray.shutdown()
+            if started:  # a local cluster of its own ends with its workers, whatever they run
+                ray.shutdown(wait_for_processes=True)
 
-    def _run(self, ray, tasks: Sequence[ShardTask], progress: Progress) -> None:
+    def _run(
+        self, ray, tasks: Sequence[ShardTask], progress: Progress, cancel_on_exit: bool
+    ) -> None:
+        """Runs the shard writes, at most `workers` at once. When one fails or the run is
+        interrupted, the writes still running are cancelled if `cancel_on_exit` (on a cluster
+        this build did not start, which outlives it) and waited for."""
         remote_write = ray.remote(num_cpus=1)(write_shard)
         waiting = list(reversed(tasks))
         running: dict = {}
@@ -85,7 +91,11 @@ class RayEngine:
                 except ray.exceptions.RayTaskError as err:
                     raise err.cause from None
         finally:
-            for ref in running:
-                ray.cancel(ref, force=True)
-            if running:  # no shard write may still run while the build's folder is removed
+            # No shard write may still run while the build's folder is removed. Cancelling is
+            # left to shutting down where possible: Ray 2.60 can abort the driver when a task it
+            # force-cancels completes at that moment ("Tried to complete task that was not
+            # pending").
+            if running and cancel_on_exit:
+                for ref in running:
+                    ray.cancel(ref, force=True)
                 ray.wait(list(running), num_returns=len(running), timeout=_CANCEL_TIMEOUT_S)
