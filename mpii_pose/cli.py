@@ -21,7 +21,7 @@ from mpii_pose import __version__
 from mpii_pose.drawing import draw_example, grid
 from mpii_pose.engines import make_engine
 from mpii_pose.errors import ManualDirError, MpiiPoseError
-from mpii_pose.interruption import Terminated, signals_interrupt
+from mpii_pose.interruption import Received, signals_interrupt
 from mpii_pose.manual_dir import ANNOTATION_FILES
 from mpii_pose.sample import SAMPLE_DIR
 from mpii_pose.tf_startup import import_tensorflow
@@ -361,20 +361,19 @@ def summary(builder: Builder, engine: str, seconds: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    received = Received()
     try:
-        with signals_interrupt():
+        with signals_interrupt() as received:
             return {"build": build, "show": show}[args.command](args)
     except (MpiiPoseError, OSError) as err:  # bad input, or a full or unwritable disk
         print(f"mpii-pose: error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM or SIGHUP, once everything was cleaned up
-        what, code = (
-            ("terminated", stop.exit_code) if isinstance(stop, Terminated) else ("interrupted", 130)
-        )
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP, once everything was cleaned up
+        what = "interrupted" if received.signum is None else "terminated"
         print(f"mpii-pose: {what}; nothing was left half-written.", file=sys.stderr)
         if _busy_threads():  # e.g. TFDS's download threads, blocked on a connection
-            _exit_now(code)
-        return code
+            _exit_now(received.exit_code)
+        return received.exit_code
 
 
 def _busy_threads() -> list[threading.Thread]:

@@ -9,6 +9,7 @@ tasks cancelled and the local cluster shut down) and TFDS's removal of `incomple
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import threading
 from collections.abc import Iterator
@@ -21,32 +22,43 @@ class Terminated(KeyboardInterrupt):
     """The process was asked to stop by SIGTERM or SIGHUP.
 
     A KeyboardInterrupt, so that code which stops cleanly on Ctrl-C (Ray's waits, TFDS's writers,
-    this package's engines) does the same here.
+    this package's engines) does the same here. Such code may re-raise it as a plain
+    KeyboardInterrupt (Ray does): `Received` keeps which signal it was.
     """
 
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
 
+
+@dataclasses.dataclass
+class Received:
+    """The signal that stopped the block, if one did."""
+
+    signum: int | None = None
+
     @property
     def exit_code(self) -> int:
-        """The shell's code for a process ended by the signal: 143 for SIGTERM, 129 for SIGHUP."""
-        return 128 + self.signum
+        """The shell's code for a process ended by the signal (130 for Ctrl-C, 143 for SIGTERM,
+        129 for SIGHUP)."""
+        return 128 + (self.signum or signal.SIGINT)
 
 
 @contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
+def signals_interrupt() -> Iterator[Received]:
     """Within the block, SIGTERM and SIGHUP raise `Terminated`; repeats are ignored while it
-    unwinds, so that a second signal cannot cut the clean-up short."""
+    unwinds, so that a second signal cannot cut the clean-up short. Yields what was received."""
+    received = Received()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         for other in SIGNALS:
             signal.signal(other, signal.SIG_IGN)
+        received.signum = signum
         raise Terminated(signum)
 
     previous = {signum: signal.signal(signum, interrupt) for signum in SIGNALS}
     try:
-        yield
+        yield received
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
