@@ -1,7 +1,8 @@
 """Write one shard of the plan: the one writer every engine runs. Never imports TensorFlow.
 
-Each person's image is read once, encoded with the feature spec, serialised as a `tf.train.Example`
-by TFDS's own serializer (deterministically) and framed as a TFRecord record.
+Each person's image is read once and normalised; the `tf.train.Example` around it is encoded
+directly from the feature spec (byte for byte TFDS's serializer, deterministic) without copying
+the image's bytes, and framed as a TFRecord record.
 """
 
 from __future__ import annotations
@@ -9,32 +10,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
-from tensorflow_datasets.core import example_serializer
-
 from mpii_pose import tfrecord
+from mpii_pose.example_encoder import ExampleEncoder
 from mpii_pose.examples import load_image, to_example
 from mpii_pose.features import feature_spec
 from mpii_pose.planning import ShardTask
 
 
 @functools.cache
-def _encoder():
-    features = feature_spec()
-    return features, example_serializer.ExampleSerializer(features.get_serialized_info())
+def encoder() -> ExampleEncoder:
+    """The encoder of the builder's feature spec, with the image left out as the gap."""
+    return ExampleEncoder(feature_spec(), gap="image")
 
 
-def serialize(example: dict) -> bytes:
-    """The record bytes of one example, identical to what `tfds build` stores."""
-    features, serializer = _encoder()
-    proto = serializer.get_tf_example(features.encode_example(example))
-    return proto.SerializeToString(deterministic=True)
-
-
-def shard_records(task: ShardTask) -> Iterator[bytes]:
-    """The serialised examples of one shard, in plan order, reading one image at a time."""
+def shard_records(task: ShardTask) -> Iterator[tuple[bytes, ...]]:
+    """The serialised examples of one shard, in plan order, as (head, image, tail) parts."""
     for person in task.persons:
         image = load_image(task.images_dir, task.annotation_file, person)
-        yield serialize(to_example(person, image))
+        yield encoder().encode(to_example(person, image))
 
 
 def write_shard(task: ShardTask) -> int:

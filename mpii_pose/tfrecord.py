@@ -7,7 +7,7 @@ the masked CRC32C of the data: the format `tf.io.TFRecordWriter` writes, byte fo
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import crc32c
 from etils import epath
@@ -21,23 +21,33 @@ class CorruptRecordFile(ValueError):
     """A TFRecord file whose framing is broken: truncated or overwritten."""
 
 
-def masked_crc(data: bytes) -> int:
-    """TFRecord's masked CRC32C (rotated and offset so that CRCs of CRCs stay well mixed)."""
-    crc = crc32c.crc32c(data)
+def masked_crc(data: bytes | memoryview, crc: int | None = None) -> int:
+    """TFRecord's masked CRC32C of `data` (or of `crc`, an unmasked CRC32C already computed):
+    rotated and offset so that CRCs of CRCs stay well mixed."""
+    crc = crc32c.crc32c(data) if crc is None else crc
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def frame(record: bytes) -> bytes:
-    """The bytes of one TFRecord record holding `record`."""
-    length = _LENGTH.pack(len(record))
-    return b"".join((length, _CRC.pack(masked_crc(length)), record, _CRC.pack(masked_crc(record))))
+def framed(parts: Sequence[bytes | memoryview]) -> list[bytes | memoryview]:
+    """One TFRecord record holding the concatenation of `parts`, as a list of byte strings to
+    write in turn: the parts themselves are neither joined nor copied (an image stays where it is).
+    """
+    length = _LENGTH.pack(sum(len(part) for part in parts))
+    crc = 0
+    for part in parts:
+        crc = crc32c.crc32c(part, crc)
+    return [
+        length + _CRC.pack(masked_crc(length)),
+        *parts,
+        _CRC.pack(masked_crc(b"", crc)),
+    ]
 
 
-def write_records(path: epath.PathLike, records: Iterable[bytes]) -> None:
-    """Writes `records` to a new TFRecord file at `path`, one at a time."""
+def write_records(path: epath.PathLike, records: Iterable[Sequence[bytes | memoryview]]) -> None:
+    """Writes `records`, each given as its parts, to a new TFRecord file at `path`, one at a time."""
     with epath.Path(path).open("wb") as out:
-        for record in records:
-            out.write(frame(record))
+        for parts in records:
+            out.writelines(framed(parts))
 
 
 def count_records(path: epath.PathLike) -> tuple[int, int]:

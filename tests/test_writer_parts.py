@@ -16,18 +16,27 @@ from mpii_pose.planning import plan_split, shard_tasks
 RECORDS = [b"", b"x", bytes(range(256)) * 300]
 
 
-def test_framing_is_byte_identical_to_tensorflows_writer(tmp_path):
+@pytest.mark.parametrize("cuts", [(), (0,), (1, 1), (3, 70, 7000)])
+def test_framing_is_byte_identical_to_tensorflows_writer(tmp_path, cuts):
+    """Records given whole or in parts (cut at `cuts`, empty parts included) frame the same."""
     with tf.io.TFRecordWriter(str(tmp_path / "tf.tfrecord")) as writer:
         for record in RECORDS:
             writer.write(record)
-    tfrecord.write_records(tmp_path / "ours.tfrecord", RECORDS)
+    tfrecord.write_records(tmp_path / "ours.tfrecord", (in_parts(r, cuts) for r in RECORDS))
     assert (tmp_path / "ours.tfrecord").read_bytes() == (tmp_path / "tf.tfrecord").read_bytes()
     assert [r.numpy() for r in tf.data.TFRecordDataset(str(tmp_path / "ours.tfrecord"))] == RECORDS
 
 
+def in_parts(record: bytes, cuts: tuple[int, ...]) -> list[bytes | memoryview]:
+    """`record` cut at `cuts` (clipped to its length), the odd parts as memoryviews."""
+    bounds = [0, *(min(c, len(record)) for c in cuts), len(record)]
+    parts = [record[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [memoryview(p) if i % 2 else p for i, p in enumerate(parts)]
+
+
 def test_counting_reads_headers_and_catches_damage(tmp_path):
     path = tmp_path / "shard.tfrecord"
-    tfrecord.write_records(path, RECORDS)
+    tfrecord.write_records(path, [(r,) for r in RECORDS])
     assert tfrecord.count_records(path) == (3, sum(map(len, RECORDS)))
     data = path.read_bytes()
     path.write_bytes(data[:-10])

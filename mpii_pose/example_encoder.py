@@ -1,0 +1,197 @@
+"""The serialized `tf.train.Example` of an example, encoded directly from the feature spec.
+
+The bytes are those of TFDS's `ExampleSerializer` followed by `SerializeToString(deterministic=True)`
+(what `tfds build` stores through this package's example writer): the feature map's entries in
+protobuf's deterministic order, packed int64 and float lists, one bytes entry per string. One feature (the image) is
+left out of the encoding and returned as a gap between two byte strings, so that its bytes are
+never copied into the record: the writer frames and writes the three parts in turn.
+
+Wire format (protobuf): Example{1: Features{1: repeated entry{1: key, 2: Feature}}}, with
+Feature{1: BytesList{1: repeated bytes}, 2: FloatList{1: packed float}, 3: Int64List{1: packed
+int64}}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from tensorflow_datasets.core import features as features_lib
+from tensorflow_datasets.proto import tf_example_pb2, tf_feature_pb2
+
+_LEN = 2  # protobuf wire type of length-delimited fields
+_BYTES, _FLOAT, _INT64 = 1, 2, 3  # Feature's oneof field numbers
+_ONE_BYTE = tuple(bytes((i,)) for i in range(128))
+
+
+def varint(value: int) -> bytes:
+    """Protobuf's base-128 varint of a non-negative int, or of an int64 as two's complement."""
+    if 0 <= value < 128:
+        return _ONE_BYTE[value]
+    value &= 0xFFFFFFFFFFFFFFFF
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _delimited(field: int, payload_length: int) -> bytes:
+    """The tag and length that precede a length-delimited field's payload."""
+    return _ONE_BYTE[field << 3 | _LEN] + varint(payload_length)
+
+
+def _message(field: int, payload: bytes) -> bytes:
+    return _delimited(field, len(payload)) + payload
+
+
+def _small(values: np.ndarray) -> bytes | None:
+    """Int64List's packed varints when every value is in 0..127 (one byte each), else None."""
+    if values.size and values.min() >= 0 and values.max() < 128:
+        return values.astype(np.uint8).tobytes()
+    return None
+
+
+def _int64_list(values: np.ndarray) -> bytes:
+    packed = _small(values)
+    if packed is None:
+        packed = b"".join(varint(v) for v in values.astype(np.int64).ravel().tolist())
+    return _message(_INT64, _message(1, packed) if packed else b"")
+
+
+def _float_list(values: np.ndarray) -> bytes:
+    packed = values.astype("<f4").tobytes()
+    return _message(_FLOAT, _message(1, packed) if packed else b"")
+
+
+def _bytes_list(values: np.ndarray) -> bytes:
+    items = (v.encode() if isinstance(v, str) else bytes(v) for v in values.ravel().tolist())
+    return _message(_BYTES, b"".join(_message(1, item) for item in items))
+
+
+class _Field:
+    """One feature of the spec: how its map entry (key and Feature) is encoded.
+
+    Float lists, and int64 lists of small non-negative values, have a fixed length for a fixed
+    shape: their entry is a prefix computed once, then the values' bytes.
+    """
+
+    def __init__(self, name: str, dtype: np.dtype, shape: tuple[int | None, ...]):
+        self.name, self.dtype, self.shape = name, dtype, shape
+        self._key = _message(1, name.encode())
+        if dtype.kind in "biu":
+            self._list, width = _int64_list, 1
+        elif dtype.kind == "f":
+            self._list, width = _float_list, 4
+        elif dtype.kind in "SUO":
+            self._list, width = _bytes_list, 0
+        else:
+            raise TypeError(f"feature {name!r}: no tf.train.Feature list holds {dtype}")
+        size = int(np.prod(shape)) if None not in shape else 0
+        self._prefix = None
+        if width and size:  # everything before the values' bytes, for `size` values of `width`
+            packed = _delimited(1, size * width)
+            kind = _FLOAT if self._list is _float_list else _INT64
+            feature = _delimited(kind, len(packed) + size * width)
+            value = _delimited(2, len(feature) + len(packed) + size * width)
+            body = len(self._key) + len(value) + len(feature) + len(packed) + size * width
+            self._prefix = _delimited(1, body) + self._key + value + feature + packed
+
+    def entry(self, value: Any) -> bytes:
+        """The map entry of `value`, wrapped as field 1 of Features."""
+        array = np.asarray(value, dtype=self.dtype)
+        if array.shape != self.shape:
+            raise ValueError(f"feature {self.name!r}: shape {array.shape}, not {self.shape}")
+        if self._prefix is not None:
+            packed = array.astype("<f4").tobytes() if self._list is _float_list else _small(array)
+            if packed is not None:
+                return self._prefix + packed
+        return _message(1, self._key + _message(2, self._list(array)))
+
+
+def protobuf_key_order(keys: Iterable[str]) -> list[str]:
+    """`keys` in the order protobuf's deterministic serialization writes a map's entries.
+
+    Asked of protobuf itself, with an Example of empty features: its backend decides (upb, in
+    protobuf 6, puts "activity_id" before "activity": a key comes after the keys it begins).
+    """
+    probe = tf_example_pb2.Example(
+        features=tf_feature_pb2.Features(feature={k: tf_feature_pb2.Feature() for k in keys})
+    ).SerializeToString(deterministic=True)
+    ((_, features),) = _fields(probe)
+    return [dict(_fields(entry))[1].decode() for _, entry in _fields(features)]
+
+
+def _fields(message: bytes) -> list[tuple[int, bytes]]:
+    """(field number, payload) of each field of a message whose fields are all length-delimited."""
+    fields, position = [], 0
+    while position < len(message):
+        tag, position = _read_varint(message, position)
+        length, position = _read_varint(message, position)
+        fields.append((tag >> 3, message[position : position + length]))
+        position += length
+    return fields
+
+
+def _read_varint(data: bytes, position: int) -> tuple[int, int]:
+    """The varint at `position`, and the position after it."""
+    value = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, position
+
+
+class ExampleEncoder:
+    """Encodes examples of a flat feature spec, the feature `gap` (a string) left out as a gap.
+
+    `encode(example)` takes the features' values after TFDS's `encode_example` (numbers, arrays,
+    bytes or str) and returns (head, gap bytes, tail): the record is their concatenation.
+    """
+
+    def __init__(self, features: features_lib.FeaturesDict, gap: str):
+        infos = features.get_serialized_info()
+        if gap not in infos or infos[gap].shape != ():
+            raise ValueError(f"the gap {gap!r} must be a scalar string feature of the spec")
+        order = protobuf_key_order(infos)
+        fields = [_Field(name, np.dtype(infos[name].np_dtype), infos[name].shape) for name in order]
+        at = order.index(gap)
+        self._gap = gap
+        self._before, self._after = fields[:at], fields[at + 1 :]
+        self._gap_key = _message(1, gap.encode())
+
+    def encode(self, example: Mapping[str, Any]) -> tuple[bytes, bytes | memoryview, bytes]:
+        """(head, gap, tail) of the serialized `tf.train.Example` of `example`."""
+        gap = example[self._gap]
+        gap = gap.encode() if isinstance(gap, str) else gap
+        size = len(gap)
+        bytes_list = _delimited(1, size)  # BytesList's one value
+        feature = _delimited(_BYTES, len(bytes_list) + size)
+        value = _delimited(2, len(feature) + len(bytes_list) + size)
+        entry_body = len(self._gap_key) + len(value) + len(feature) + len(bytes_list) + size
+        before = b"".join(field.entry(example[field.name]) for field in self._before)
+        after = b"".join(field.entry(example[field.name]) for field in self._after)
+        entry = _delimited(1, entry_body)
+        features_length = len(before) + len(entry) + entry_body + len(after)
+        head = b"".join(
+            (
+                _delimited(1, features_length),  # Example.features
+                before,
+                entry,
+                self._gap_key,
+                value,
+                feature,
+                bytes_list,
+            )
+        )
+        return head, gap, after
+
+    def serialize(self, example: Mapping[str, Any]) -> bytes:
+        """The whole record in one byte string (for tests and small examples)."""
+        head, gap, tail = self.encode(example)
+        return b"".join((head, gap, tail))
