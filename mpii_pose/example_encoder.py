@@ -13,6 +13,7 @@ int64}}.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ _BYTES, _FLOAT, _INT64 = 1, 2, 3  # Feature's oneof field numbers
 _ONE_BYTE = tuple(bytes((i,)) for i in range(128))
 
 
+@functools.lru_cache(maxsize=65536)  # lengths, indices and -1 recur from example to example
 def varint(value: int) -> bytes:
     """Protobuf's base-128 varint of a non-negative int, or of an int64 as two's complement."""
     if 0 <= value < 128:
@@ -101,11 +103,28 @@ class _Field:
 
     def entry(self, value: Any) -> bytes:
         """The map entry of `value`, wrapped as field 1 of Features."""
+        if self.shape == ():  # scalars without building an array (most features)
+            if self._list is _bytes_list:
+                data = value.encode() if isinstance(value, str) else bytes(value)
+                return _message(1, self._key + _message(2, _message(_BYTES, _message(1, data))))
+            scalar = self.dtype.type(value)  # numpy's cast, as TFDS's: overflow raises
+            if self._list is _float_list:
+                return self._prefix + scalar.astype("<f4").tobytes()
+            number = int(scalar)
+            if 0 <= number < 128:
+                return self._prefix + _ONE_BYTE[number]
+            return _message(
+                1, self._key + _message(2, _message(_INT64, _message(1, varint(number))))
+            )
         array = np.asarray(value, dtype=self.dtype)
         if array.shape != self.shape:
             raise ValueError(f"feature {self.name!r}: shape {array.shape}, not {self.shape}")
         if self._prefix is not None:
-            packed = array.astype("<f4").tobytes() if self._list is _float_list else _small(array)
+            packed = (
+                array.astype("<f4", copy=False).tobytes()
+                if self._list is _float_list
+                else _small(array)
+            )
             if packed is not None:
                 return self._prefix + packed
         return _message(1, self._key + _message(2, self._list(array)))

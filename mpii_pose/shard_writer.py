@@ -23,7 +23,7 @@ def encoder() -> ExampleEncoder:
     return ExampleEncoder(feature_spec(), gap="image")
 
 
-def shard_records(task: ShardTask) -> Iterator[tuple[bytes, ...]]:
+def shard_records(task: ShardTask) -> Iterator[tuple[bytes | memoryview, ...]]:
     """The serialised examples of one shard, in plan order, as (head, image, tail) parts."""
     for person in task.persons:
         image = load_image(task.images_dir, task.annotation_file, person)

@@ -5,6 +5,7 @@ import sys
 
 from PIL import Image
 
+from mpii_pose import tfrecord
 from tests.conftest import REPO, checked
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -85,3 +86,20 @@ def test_failed_and_short_runs_are_marked_not_timed(tmp_path):
     args.timeout = 1
     killed = bench_shards.run_one("tfds", lambda m, o: slow, tmp_path, 1, 3, 0, args)
     assert killed.status == "killed: timeout" and killed.wall_s < 10
+
+
+def test_writer_microbenchmark_measures_both_on_the_same_persons(tmp_path):
+    """One round: the floor, then the writer, whose shards hold every person."""
+    checked([sys.executable, REPO / "benchmarks/bench_writer.py", "--images", "12",
+             "--repeat", "1", "--work", tmp_path / "work", "--results", tmp_path / "results"])  # fmt: skip
+    result = json.loads((tmp_path / "results/writer-12.json").read_text())
+    assert result["persons"] > 0 and result["writer_over_floor"] > 0
+    runs = {name: len(times) for name, times in result["cpu_ms_per_person"].items()}
+    assert runs == {"io-floor": 1, "writer": 1}
+    shards = sorted((tmp_path / "work/out").iterdir())
+    assert sum(tfrecord_count(p) for p in shards) == result["persons"]
+    assert "| io-floor | writer |" in (tmp_path / "results/writer-12.md").read_text()
+
+
+def tfrecord_count(path) -> int:
+    return tfrecord.count_records(path)[0]
