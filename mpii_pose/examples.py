@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,7 @@ from etils import epath
 
 from mpii_pose.annotations import Person
 from mpii_pose.errors import ImageError
-from mpii_pose.images import UnreadableImage, to_rgb_jpeg
+from mpii_pose.images import UnreadableImage, is_stored_verbatim, to_rgb_jpeg
 from mpii_pose.manual_dir import SplitSource
 
 UNKNOWN_HEAD_BOX = (float("nan"),) * 4  # what `head_box` holds when no head box is known
@@ -42,8 +43,18 @@ def to_example(person: Person, image: bytes) -> dict[str, Any]:
     }
 
 
-def load_image(images_dir: epath.PathLike, annotation_file: str, person: Person) -> bytes:
-    """Reads and normalises the image of `person`; errors name the image and the entry."""
+def load_image(
+    images_dir: epath.PathLike,
+    annotation_file: str,
+    person: Person,
+    converted_dir: epath.PathLike | None = None,
+) -> bytes:
+    """Reads and normalises the image of `person`; errors name the image and the entry.
+
+    With `converted_dir` (a folder every worker of the build sees), an image that must be
+    converted is converted once per build: the first worker that needs it stores the result
+    there (atomically), the others read it.
+    """
     path = epath.Path(images_dir) / person.image
     where = (str(path), str(annotation_file), person.annotation_index)
     try:
@@ -52,10 +63,27 @@ def load_image(images_dir: epath.PathLike, annotation_file: str, person: Person)
         raise ImageError.at(*where, "image file not found") from None
     except (IsADirectoryError, PermissionError) as err:
         raise ImageError.at(*where, f"cannot be read ({err.strerror or err})") from None
+    if is_stored_verbatim(data):
+        return data
+    kept = epath.Path(converted_dir) / person.image if converted_dir is not None else None
+    if kept is not None and kept.exists():
+        return kept.read_bytes()
     try:
-        return to_rgb_jpeg(data)
+        converted = to_rgb_jpeg(data)
     except UnreadableImage as err:
         raise ImageError.at(*where, str(err)) from None
+    if kept is not None and converted is not data:
+        _publish(kept, converted)
+    return converted
+
+
+def _publish(path: epath.Path, data: bytes) -> None:
+    """Writes `path` whole or not at all (a unique temporary name, then a rename), so that a
+    worker reading it never sees half a file, and two workers writing it race harmlessly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
 
 
 def keyed_example(

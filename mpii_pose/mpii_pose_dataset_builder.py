@@ -21,6 +21,7 @@ from mpii_pose.features import feature_spec
 from mpii_pose.sharding import SplitShardConfig
 
 _HOMEPAGE = "http://human-pose.mpi-inf.mpg.de/"
+_CONVERTED_DIR = "converted_images.tmp"  # in the build's temporary folder, removed before commit
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -206,12 +207,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 f"build {self.info.file_format.value} with TFDS's writer (--engine tfds)"
             )
         templates = {plan.split: self._get_filename_template(plan.split) for plan in plans}
+        # Converted images are shared by the build's workers here; it goes before the commit.
+        converted_dir = epath.Path(self.data_dir) / _CONVERTED_DIR
         tasks = [
             task
             for plan in plans
             for task in planning.shard_tasks(
                 plan,
                 [str(p) for p in templates[plan.split].sharded_filepaths(len(plan.shard_lengths))],
+                str(converted_dir),
             )
         ]
         total = sum(len(plan.persons) for plan in plans)
@@ -219,7 +223,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             total=total, desc=f"Writing shards ({self.engine.name})", unit=" examples", smoothing=0
         ) as progress:
             start = time.perf_counter()
-            self.engine.run(tasks, progress)
+            try:
+                self.engine.run(tasks, progress)
+            finally:
+                if converted_dir.exists():
+                    converted_dir.rmtree()
             self.writing_seconds = time.perf_counter() - start
         split_infos = []
         for plan in plans:

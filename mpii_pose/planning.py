@@ -29,6 +29,7 @@ class ShardTask:
     images_dir: str
     annotation_file: str
     persons: tuple[Person, ...]  # in the order they are written
+    converted_dir: str | None = None  # where converted images are shared (see load_image)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,10 +65,14 @@ def plan_split(
     return SplitPlan(source, ordered, lengths)
 
 
-def shard_tasks(plan: SplitPlan, paths: list[str]) -> list[ShardTask]:
-    """One task per shard of `plan`, writing shard i to `paths[i]`."""
+def shard_tasks(
+    plan: SplitPlan, paths: list[str], converted_dir: str | None = None
+) -> list[ShardTask]:
+    """One task per shard of `plan`, writing shard i to `paths[i]`, sharing converted images in
+    `converted_dir`."""
     source = plan.source
+    images_dir, annotation_file = str(source.images_dir), str(source.annotation_file)
     return [
-        ShardTask(plan.split, i, path, str(source.images_dir), str(source.annotation_file), persons)
+        ShardTask(plan.split, i, path, images_dir, annotation_file, persons, converted_dir)
         for i, (path, persons) in enumerate(zip(paths, plan.shards(), strict=True))
     ]

@@ -1,6 +1,7 @@
 """Write one shard of the plan: the one writer every engine runs. Never imports TensorFlow.
 
-Each person's image is read once and normalised; the `tf.train.Example` around it is encoded
+Each person's image is read once and normalised (an image that needs converting is converted once
+per build, shared through the task's `converted_dir`); the `tf.train.Example` around it is encoded
 directly from the feature spec (byte for byte TFDS's serializer, deterministic) without copying
 the image's bytes, and framed as a TFRecord record.
 """
@@ -26,7 +27,7 @@ def encoder() -> ExampleEncoder:
 def shard_records(task: ShardTask) -> Iterator[tuple[bytes | memoryview, ...]]:
     """The serialised examples of one shard, in plan order, as (head, image, tail) parts."""
     for person in task.persons:
-        image = load_image(task.images_dir, task.annotation_file, person)
+        image = load_image(task.images_dir, task.annotation_file, person, task.converted_dir)
         yield encoder().encode(to_example(person, image))
 
 

@@ -1,5 +1,6 @@
 """Every engine writes the bytes of `tfds build`; failures leave nothing; losses are caught."""
 
+import hashlib
 import sys
 
 import pytest
@@ -10,6 +11,7 @@ import mpii_pose
 from mpii_pose.engines import make_engine
 from mpii_pose.engines.local import LocalEngine
 from mpii_pose.errors import ImageError, IncompleteBuildError, MpiiPoseError
+from mpii_pose.images import is_stored_verbatim, to_rgb_jpeg
 from mpii_pose.shard_writer import write_shard
 from tests.conftest import build, digests, leftovers, read_json
 
@@ -128,3 +130,31 @@ def test_engines_refuse_formats_they_do_not_write(shard_data, tmp_path):
             download_config=tfds.download.DownloadConfig(manual_dir=str(shard_data))
         )
     assert leftovers(tmp_path) == []
+
+
+def test_an_image_that_must_be_converted_is_converted_once_per_build(
+    shard_data, reference, tmp_path, monkeypatch
+):
+    """Not once per person: the first shard write that needs it shares the result."""
+    import mpii_pose.examples as examples_module
+
+    converted = []
+
+    def counting(data):
+        result = to_rgb_jpeg(data)
+        if result is not data:
+            converted.append(hashlib.sha256(data).hexdigest())
+        return result
+
+    monkeypatch.setattr(examples_module, "to_rgb_jpeg", counting)
+    persons = [e["image"] for name in ("train.json", "valid.json")
+               for e in read_json(shard_data / name)]  # fmt: skip
+    odd = {
+        name
+        for name in persons
+        if not is_stored_verbatim((shard_data / "images" / name).read_bytes())
+    }
+    assert max(persons.count(name) for name in odd) > 1  # some converted image has several persons
+    build(shard_data, tmp_path, LocalEngine())
+    assert sorted(converted) == sorted(set(converted)) and len(converted) == len(odd)
+    assert digests(tmp_path) == reference  # same bytes, and nothing of the sharing left behind
