@@ -1,6 +1,6 @@
 """Shard throughput of every way to build MPII shards, side by side, with the I/O floor.
 
-    python benchmarks/bench_shards.py --images N [--workers 1,2] [--repeat R] [--quick]
+    python benchmarks/bench_shards.py --images N [--workers 1,2] [--repeat R] [--contenders A,B] [--quick]
 
 Builds synthetic MPII-like sets of N and 2N images (and 10, for start-up cost) with every contender,
 alternating contenders run by run, and measures each run as a whole process tree (Ray's and Beam's
@@ -206,6 +206,13 @@ def run_one(
 
 def run_all(args: argparse.Namespace) -> dict:
     table = contenders(args.workers)
+    if args.contenders:
+        unknown = set(args.contenders) - set(table)
+        if unknown:
+            raise SystemExit(
+                f"unknown contenders: {', '.join(sorted(unknown))}; know {', '.join(table)}"
+            )
+        table = {name: table[name] for name in args.contenders}
     sizes = (
         ([10] if args.startup else []) + [args.images] + ([] if args.quick else [2 * args.images])
     )
@@ -362,6 +369,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", default="1,2", help="Ray worker counts to try (default: 1,2)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender and size")
     parser.add_argument(
+        "--contenders",
+        help="comma-separated subset to run, e.g. io-floor,tfds,local (default: all)",
+    )
+    parser.add_argument(
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "mpii_pose_bench"
     )
     parser.add_argument("--results", type=Path, default=HERE / "results")
@@ -378,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     args.workers = [int(w) for w in args.workers.split(",")]
+    args.contenders = args.contenders.split(",") if args.contenders else None
     if args.quick:
         args.images, args.repeat, args.startup = 6, 1, False
     args.work.mkdir(parents=True, exist_ok=True)
