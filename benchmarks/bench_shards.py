@@ -36,7 +36,8 @@ from mpii_pose import tfrecord  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BEAM_OPTIONS = "direct_num_workers=2,direct_running_mode=multi_processing"
-EXISTING = ("seed", "tfds", "tfds-beam")  # the alternatives our engines are compared against
+# The alternatives our engines are compared against.
+EXISTING = ("seed", "ray-data", "tfds", "tfds-beam")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
@@ -74,6 +75,14 @@ def contenders(workers: list[int]) -> dict[str, callable]:
     table = {
         "io-floor": lambda m, o: [sys.executable, HERE / "io_floor.py", m, o],
         "seed": lambda m, o: [sys.executable, HERE / "seed_writer.py", m, o, "--workers", "2"],
+        "ray-data": lambda m, o: [
+            sys.executable,
+            HERE / "ray_data_writer.py",
+            m,
+            o,
+            "--workers",
+            "2",
+        ],  # fmt: skip
         "tfds": lambda m, o: [*tfds_build, "--manual_dir", m, "--data_dir", o],
         "tfds-beam": lambda m, o: [
             *tfds_build,

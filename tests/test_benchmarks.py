@@ -33,7 +33,9 @@ def test_quick_run_counts_every_contender(tmp_path):
              "--work", tmp_path / "work", "--results", tmp_path / "results"])  # fmt: skip
     result = json.loads((tmp_path / "results/shards-6.json").read_text())
     names = {run["contender"] for run in result["runs"]}
-    assert names == {"io-floor", "seed", "tfds", "tfds-beam", "local", "ray-1", "ray-2", "beam"}
+    assert names == {
+        "io-floor", "seed", "ray-data", "tfds", "tfds-beam", "local", "ray-1", "ray-2", "beam"
+    }  # fmt: skip
     for run in result["runs"]:
         assert run["status"] == "ok", run
         assert run["examples"] == run["persons"] > 0
