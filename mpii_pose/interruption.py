@@ -2,8 +2,8 @@
 
 `timeout`, systemd, Slurm and Kubernetes stop a program with SIGTERM, a closed terminal sends
 SIGHUP. Python's default for both ends the process at once, leaving TFDS's temporary folders and
-an engine's workers behind; raised as an exception instead, they run every engine's clean-up (Ray
-tasks cancelled and the local cluster shut down) and TFDS's removal of `incomplete.*` folders.
+an engine's workers behind; raised as an exception instead, they run every engine's clean-up (Ray's
+local cluster shut down, Beam's workers stopped) and TFDS's removal of `incomplete.*` folders.
 """
 
 from __future__ import annotations

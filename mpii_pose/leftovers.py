@@ -26,7 +26,7 @@ _DOWNLOADING = re.compile(rf"\.tmp\.{_UUID}$")
 _EXTRACTING = re.compile(rf"^incomplete\.{_UUID}_[A-Z0-9_]+\.(?P<file>.+)$")
 
 
-def is_local(path: epath.PathLike) -> bool:
+def _is_local(path: epath.PathLike) -> bool:
     """True for a path of this machine's file system, where a lock can be taken."""
     return "://" not in os.fspath(path)
 
@@ -35,7 +35,7 @@ def is_local(path: epath.PathLike) -> bool:
 def build_lock(dataset_dir: epath.Path) -> Iterator[bool]:
     """Holds an exclusive lock on `dataset_dir` (waiting for another build to finish); yields
     whether it is held: not on a bucket or a file system that cannot lock."""
-    if not is_local(dataset_dir):
+    if not _is_local(dataset_dir):
         yield False
         return
     try:
