@@ -256,8 +256,7 @@ def build(args: argparse.Namespace) -> int:
     with _silenced(args.quiet):
         builder.download_and_prepare(download_config=config)
     if not args.quiet:
-        where = engine.description if engine else "tfds (TFDS's writer)"
-        print(summary(builder, where, time.perf_counter() - start))
+        print(summary(builder, time.perf_counter() - start))
     return 0
 
 
@@ -331,7 +330,7 @@ def _silenced(quiet: bool) -> Iterator[None]:
         yield
 
 
-def summary(builder: Builder, engine: str, seconds: float) -> str:
+def summary(builder: Builder, seconds: float) -> str:
     """A few lines saying what was built, where, how fast, and how to load it.
 
     The throughput is of writing the shards, as the progress bar shows it; `seconds` is the run's.
@@ -345,7 +344,8 @@ def summary(builder: Builder, engine: str, seconds: float) -> str:
         )
     examples = sum(split.num_examples for split in splits.values())
     mib = sum(split.num_bytes for split in splits.values()) / 2**20
-    writing = builder.writing_seconds or seconds
+    report = builder.last_write
+    writing, engine = (report.seconds, report.ran_on) if report else (seconds, "none")
     rate = examples / writing
     lines.append(
         f"  writing {writing:.{2 if writing < 1 else 1}f} s: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 
 import tensorflow_datasets as tfds
@@ -22,6 +23,14 @@ from mpii_pose.sharding import SplitShardConfig
 
 _HOMEPAGE = "http://human-pose.mpi-inf.mpg.de/"
 _CONVERTED_DIR = "converted_images.tmp"  # in the build's temporary folder, removed before commit
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteReport:
+    """How a build's shards were written, for its summary."""
+
+    ran_on: str  # the engine and where it ran, e.g. "ray on local Ray, 2 CPUs"
+    seconds: float  # writing the shards, as the progress bar times it
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -79,7 +88,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def __init__(self, *, engine: Engine | None = None, **kwargs):
         super().__init__(**kwargs)
         self.engine = engine
-        self.writing_seconds: float | None = None  # of the last build: writing the shards
+        self.last_write: WriteReport | None = None  # of the last build in this process
 
     def _log_download_bytes(self) -> None:
         """Not TFDS's "Downloading and preparing dataset Unknown size ...": sizes are unknown until
@@ -147,9 +156,18 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return DeterministicExampleWriter(file_format=self.info.file_format)
 
     def _download_and_prepare(self, dl_manager, download_config) -> None:
-        """Plans every split, writes it with the engine or TFDS's writer, counts, then records it."""
+        """Plans every split, writes it with the engine or TFDS's writer, counts, then records it.
+
+        The engine starts (Ray: its cluster) once the annotations are read and checked. (Starting
+        it while they are read was measured slower on 2 cores: Ray's start-up is CPU work.)
+        """
         if download_config.max_examples_per_split == 0:
             return
+        if self.engine is not None and self.info.file_format != file_adapters.FileFormat.TFRECORD:
+            raise MpiiPoseError(
+                f"the {self.engine.name} engine writes tfrecord shards; "
+                f"build {self.info.file_format.value} with TFDS's writer (--engine tfds)"
+            )
         sources = self._sources(dl_manager)
         plans = [
             planning.plan_split(
@@ -160,7 +178,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         if self.engine is None:
             start = time.perf_counter()
             split_infos = [self._write_with_tfds(plan, download_config) for plan in plans]
-            self.writing_seconds = time.perf_counter() - start
+            self.last_write = WriteReport("tfds (TFDS's writer)", time.perf_counter() - start)
             for plan, info in zip(plans, split_infos, strict=True):
                 checks.verify_split(
                     plan.split,
@@ -170,7 +188,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     self.info.file_format,
                 )
         else:
-            split_infos = self._write_with_engine(plans)
+            with self.engine.started() as ran_on:
+                split_infos, seconds = self._write_with_engine(plans)
+            self.last_write = WriteReport(ran_on, seconds)
         self.info.set_splits(splits_lib.SplitDict(split_infos))
 
     def _write_with_tfds(self, plan: planning.SplitPlan, download_config) -> splits_lib.SplitInfo:
@@ -199,13 +219,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             )
         return future.result()
 
-    def _write_with_engine(self, plans: list[planning.SplitPlan]) -> list[splits_lib.SplitInfo]:
-        """Runs every shard write with the engine, then counts each shard file against the plan."""
-        if self.info.file_format != file_adapters.FileFormat.TFRECORD:
-            raise MpiiPoseError(
-                f"the {self.engine.name} engine writes tfrecord shards; "
-                f"build {self.info.file_format.value} with TFDS's writer (--engine tfds)"
-            )
+    def _write_with_engine(
+        self, plans: list[planning.SplitPlan]
+    ) -> tuple[list[splits_lib.SplitInfo], float]:
+        """Runs every shard write with the engine, then counts each shard file against the plan;
+        returns the splits and the seconds the writes took."""
         templates = {plan.split: self._get_filename_template(plan.split) for plan in plans}
         # Converted images are shared by the build's workers here; it goes before the commit.
         converted_dir = epath.Path(self.data_dir) / _CONVERTED_DIR
@@ -228,7 +246,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             finally:
                 if converted_dir.exists():
                     converted_dir.rmtree()
-            self.writing_seconds = time.perf_counter() - start
+            seconds = time.perf_counter() - start
         split_infos = []
         for plan in plans:
             template = templates[plan.split]
@@ -247,7 +265,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     filename_template=template,
                 )
             )
-        return split_infos
+        return split_infos, seconds
 
 
 def _beam_examples(source: manual_dir.SplitSource):

@@ -8,6 +8,7 @@ paths, never image bytes, and reports progress in examples.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from mpii_pose.planning import ShardTask
@@ -23,9 +24,15 @@ class Engine(Protocol):
     """Runs every shard write of a build; raises if any of them fails."""
 
     name: str
-    description: str  # for summaries: where the writes ran (complete once `run` returns)
 
-    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None: ...
+    def started(self) -> AbstractContextManager[str]:
+        """Gets the engine ready for the block (Ray: its cluster) and yields where the writes will
+        run, for summaries."""
+        ...
+
+    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
+        """Runs the shard writes, within `started()`."""
+        ...
 
 
 def make_engine(

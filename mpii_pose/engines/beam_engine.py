@@ -6,6 +6,7 @@ itself, so no image bytes cross the pipeline. What the workers wrote is counted 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from mpii_pose.engines import Progress
@@ -26,7 +27,9 @@ class BeamEngine:
 
     def __init__(self, pipeline_options: str | None = None):
         self.flags = pipeline_flags(pipeline_options)
-        self.description = "beam " + " ".join(self.flags)
+
+    def started(self) -> contextlib.AbstractContextManager[str]:
+        return contextlib.nullcontext("beam " + " ".join(self.flags))
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
         import apache_beam as beam

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from mpii_pose.engines import Progress
@@ -11,7 +12,9 @@ from mpii_pose.shard_writer import write_shard
 
 class LocalEngine:
     name = "local"
-    description = "local"
+
+    def started(self) -> contextlib.AbstractContextManager[str]:
+        return contextlib.nullcontext("local")
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
         for task in tasks:

@@ -44,9 +44,12 @@ class RayEngine:
     def __init__(self, workers: int | None = None, address: str | None = None):
         self.workers = workers
         self.address = address or os.environ.get("RAY_ADDRESS") or None
-        self.description = "ray"
+        self._owns_local_cluster = False
 
-    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
+    @contextlib.contextmanager
+    def started(self) -> Iterator[str]:
+        """Starts a local Ray (or connects to the cluster at `address`) unless Ray already runs in
+        this process, and shuts down what it started, workers included, when the block ends."""
         import ray
 
         started = not ray.is_initialized()
@@ -59,15 +62,20 @@ class RayEngine:
                     logging_level=logging.WARNING,
                     **local,
                 )
-        context = ray.get_runtime_context()
-        where = f"cluster {context.gcs_address}" if self.address else "local Ray"
-        self.description = f"ray on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"
-        own_cluster = started and not self.address
+        self._owns_local_cluster = started and not self.address
         try:
-            self._run(ray, tasks, progress, cancel_on_exit=not own_cluster)
+            context = ray.get_runtime_context()
+            where = f"cluster {context.gcs_address}" if self.address else "local Ray"
+            yield f"ray on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"
         finally:
             if started:  # a local cluster of its own ends with its workers, whatever they run
                 ray.shutdown(wait_for_processes=True)
+            self._owns_local_cluster = False
+
+    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
+        import ray
+
+        self._run(ray, tasks, progress, cancel_on_exit=not self._owns_local_cluster)
 
     def _run(
         self, ray, tasks: Sequence[ShardTask], progress: Progress, cancel_on_exit: bool
