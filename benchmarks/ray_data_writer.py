@@ -10,13 +10,13 @@ python benchmarks/ray_data_writer.py MANUAL_DIR OUT_DIR [--workers N]; prints th
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 import ray
 from ray.data.datasource import FilenameProvider
+from seed_writer import contender_arguments
 
 SPLITS = {"train": ("train.json", 64), "validation": ("valid.json", 8)}
 
@@ -46,11 +46,7 @@ class _TFRecordNames(FilenameProvider):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("manual", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    args = contender_arguments(__doc__.splitlines()[0])
     ray.init(num_cpus=args.workers, include_dashboard=False, logging_level="ERROR")
     ray.data.DataContext.get_current().enable_progress_bars = False
     written = 0

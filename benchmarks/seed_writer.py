@@ -51,12 +51,17 @@ def write_chunk(entries: list[dict], images: str, path: str) -> int:
     return len(entries)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def contender_arguments(description: str) -> argparse.Namespace:
+    """The command line of a contender script: MANUAL_DIR OUT_DIR [--workers N]."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("manual", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = contender_arguments(__doc__.splitlines()[0])
     args.out.mkdir(parents=True, exist_ok=True)
     ray.init(num_cpus=args.workers, include_dashboard=False)
     refs = []
