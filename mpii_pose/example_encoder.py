@@ -1,10 +1,11 @@
 """The serialized `tf.train.Example` of an example, encoded directly from the feature spec.
 
-The bytes are those of TFDS's `ExampleSerializer` followed by `SerializeToString(deterministic=True)`
-(what `tfds build` stores through this package's example writer): the feature map's entries in
-protobuf's deterministic order, packed int64 and float lists, one bytes entry per string. One feature (the image) is
-left out of the encoding and returned as a gap between two byte strings, so that its bytes are
-never copied into the record: the writer frames and writes the three parts in turn.
+The bytes are those of TFDS's `ExampleSerializer` followed by
+`SerializeToString(deterministic=True)` (what `tfds build` stores through this package's example
+writer): the feature map's entries in protobuf's deterministic order, packed int64 and float
+lists, one bytes entry per string. One feature (the image) is left out of the encoding and
+returned as a gap between two byte strings, so that its bytes are never copied into the record:
+the writer frames and writes the three parts in turn.
 
 Wire format (protobuf): Example{1: Features{1: repeated entry{1: key, 2: Feature}}}, with
 Feature{1: BytesList{1: repeated bytes}, 2: FloatList{1: packed float}, 3: Int64List{1: packed
