@@ -3,7 +3,8 @@
 1280x720 photographic-looking JPEGs of MPII's size (300-500 KB), plain figures posed at their joints,
 HRNet JSON with about 1.65 persons per image and ~10 % unlabelled joints, about 12 % of the images in
 the validation split, 1 % grayscale JPEGs and 0.5 % PNGs under a .jpg name. Image i depends only on
-(seed, i), so the first N images of a larger set are the set of N.
+(seed, i), so the first N images of a larger set are the set of N. With `--annotated K`, only the
+first K images have persons in the JSON, as MPII's test images have none there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from mpii_pose.sample import paint_people, place_people, save_image
 
 SIZE = (1280, 720)
 VALIDATION_SHARE = 2958 / 25204  # the HRNet split's persons, as a share of images
+MPII_IMAGES = 24_984  # the official archive's images
+MPII_ANNOTATED = 15_120  # images to annotate for MPII's 25,204 train + validation persons
 _POOL = 8  # texture tiles shared by all images, so that generation stays fast
 
 
@@ -74,15 +77,23 @@ def make_image(args: tuple[Path, int, int]) -> tuple[str, list[dict]]:
     return split, entries
 
 
-def make_synthetic(out: Path, images: int, seed: int = 0, processes: int | None = None) -> dict:
-    """Writes `images/`, `train.json` and `valid.json` under `out`; returns persons per file."""
+def make_synthetic(
+    out: Path,
+    images: int,
+    seed: int = 0,
+    processes: int | None = None,
+    annotated: int | None = None,
+) -> dict:
+    """Writes `images/`, `train.json` and `valid.json` under `out`, with persons in the JSON for the
+    first `annotated` images (all by default); returns persons per file."""
     images_dir = Path(out) / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     splits: dict[str, list[dict]] = {"train.json": [], "valid.json": []}
     jobs = ((images_dir, seed, i) for i in range(images))
     with multiprocessing.Pool(processes) as pool:
-        for split, entries in pool.imap(make_image, jobs, chunksize=8):
-            splits[split].extend(entries)
+        for index, (split, entries) in enumerate(pool.imap(make_image, jobs, chunksize=8)):
+            if annotated is None or index < annotated:
+                splits[split].extend(entries)
     for filename, entries in splits.items():
         (Path(out) / filename).write_text(json.dumps(entries))
     return {filename: len(entries) for filename, entries in splits.items()}
@@ -92,9 +103,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="manual directory to create")
     parser.add_argument("--images", type=int, required=True, help="number of images")
+    parser.add_argument(
+        "--annotated",
+        type=int,
+        metavar="K",
+        help="only the first K images have persons in the JSON (default: all)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    counts = make_synthetic(args.out, args.images, args.seed)
+    counts = make_synthetic(args.out, args.images, args.seed, annotated=args.annotated)
     print(
         f"{args.out}: {args.images} images, "
         + ", ".join(f"{k} {v} persons" for k, v in counts.items())

@@ -19,12 +19,14 @@ from etils import epath
 
 from mpii_pose import __version__
 from mpii_pose.drawing import draw_example, grid
-from mpii_pose.engines import make_engine
+from mpii_pose.engines import Engine, choice, make_engine
 from mpii_pose.errors import ManualDirError, MpiiPoseError
 from mpii_pose.interruption import Received, signals_interrupt
 from mpii_pose.manual_dir import ANNOTATION_FILES
 from mpii_pose.sample import SAMPLE_DIR
 from mpii_pose.tf_startup import import_tensorflow
+
+_AUTO = "auto"
 
 if TYPE_CHECKING:
     import tensorflow_datasets as tfds
@@ -86,11 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--engine",
-        choices=("local", "ray", "beam", "tfds"),
-        default="local",
+        choices=(_AUTO, *choice.WRITERS),
+        default=_AUTO,
         help="what runs the shard writes: local (this process), ray (one task per shard), "
-        "beam (an Apache Beam pipeline) or tfds (TFDS's own writer, as `tfds build`); all "
-        "give the same bytes (default: %(default)s)",
+        "beam (an Apache Beam pipeline) or tfds (TFDS's own writer); all give the same bytes. "
+        f"{_AUTO}: ${choice.ENV_VAR} if set, else ray when --workers or --address is given, "
+        "beam when --beam_pipeline_options is, else ray for builds of "
+        f"{choice.RAY_MIN_EXAMPLES:,} examples or more on {choice.RAY_MIN_CPUS} CPUs or more, "
+        "else local (default: %(default)s)",
     )
     build.add_argument(
         "--workers",
@@ -203,9 +208,32 @@ def _int_at_least(text: str, minimum: int) -> int:
     return value
 
 
+def _requested_engine(args: argparse.Namespace) -> Engine | str | None:
+    """The engine the options ask for (an engine-specific option implies its engine); None leaves
+    the choice to the builder ($MPII_POSE_ENGINE, else automatic); "tfds" is TFDS's writer."""
+    name = args.engine
+    if name == _AUTO:
+        if args.workers or args.address:
+            name = "ray"
+        elif args.beam_pipeline_options:
+            name = "beam"
+        else:
+            return None
+    if name == choice.TFDS_WRITER:
+        return name
+    return make_engine(
+        name,
+        workers=args.workers,
+        address=args.address,
+        beam_pipeline_options=args.beam_pipeline_options,
+    )
+
+
 def build(args: argparse.Namespace) -> int:
     """Runs TFDS's download_and_prepare for the builder and prints what it wrote."""
-    if args.engine == "tfds":  # the only engine whose writer uses TensorFlow
+    engine = _requested_engine(args)
+    asked = choice.requested(engine)
+    if asked is not None and asked[0] == choice.TFDS_WRITER:  # the one writer using TensorFlow
         import_tensorflow()
     import tensorflow_datasets as tfds
 
@@ -215,16 +243,6 @@ def build(args: argparse.Namespace) -> int:
         tfds.disable_progress_bar()
         for logger in ("", "absl"):  # Beam warns through the root logger, TFDS through absl
             logging.getLogger(logger).setLevel(logging.ERROR)
-    engine = (
-        None
-        if args.engine == "tfds"
-        else make_engine(
-            args.engine,
-            workers=args.workers,
-            address=args.address,
-            beam_pipeline_options=args.beam_pipeline_options,
-        )
-    )
     options = {"data_dir": args.data_dir, "file_format": args.file_format, "engine": engine}
     builder = Builder(**options)
     if builder.is_prepared():
@@ -345,7 +363,9 @@ def summary(builder: Builder, seconds: float) -> str:
     examples = sum(split.num_examples for split in splits.values())
     mib = sum(split.num_bytes for split in splits.values()) / 2**20
     report = builder.last_write
-    writing, engine = (report.seconds, report.ran_on) if report else (seconds, "none")
+    writing, engine = (
+        (report.seconds, f"{report.ran_on}; {report.reason}") if report else (seconds, "none")
+    )
     rate = examples / writing
     lines.append(
         f"  writing {writing:.{2 if writing < 1 else 1}f} s: "

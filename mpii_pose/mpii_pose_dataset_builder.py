@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import time
 
 import tensorflow_datasets as tfds
 from etils import epath
-from tensorflow_datasets.core import file_adapters
 from tensorflow_datasets.core import split_builder as split_builder_lib
 from tensorflow_datasets.core import splits as splits_lib
 from tensorflow_datasets.core import utils as tfds_utils
 from tensorflow_datasets.core.download import checksums as checksums_lib
 
 from mpii_pose import checks, downloads, examples, leftovers, manual_dir, planning
-from mpii_pose.engines import Engine
-from mpii_pose.errors import MpiiPoseError
+from mpii_pose.engines import Engine, choice
 from mpii_pose.example_writer import DeterministicExampleWriter
 from mpii_pose.features import feature_spec
 from mpii_pose.sharding import SplitShardConfig
 
 _HOMEPAGE = "http://human-pose.mpi-inf.mpg.de/"
 _CONVERTED_DIR = "converted_images.tmp"  # in the build's temporary folder, removed before commit
+_LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,15 +30,19 @@ class WriteReport:
     """How a build's shards were written, for its summary."""
 
     ran_on: str  # the engine and where it ran, e.g. "ray on local Ray, 2 CPUs"
+    reason: str  # why that engine, e.g. "MPII_POSE_ENGINE=ray"
     seconds: float  # writing the shards, as the progress bar times it
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
     """MPII Human Pose, one example per annotated person; splits `train` and `validation`.
 
-    Without an engine, TFDS's own writer (or TFDS's Beam writer, given Beam options) writes the
-    shards; with one (`mpii-pose build --engine ...`), the engine runs the shard plan. Either way
-    the shard files are counted against the annotations before TFDS commits the build.
+    An engine runs the shard plan: the one given (`engine=`: an engine or its name, as
+    `tfds.builder('mpii_pose', engine='ray')`), else `$MPII_POSE_ENGINE`, else Beam when TFDS has
+    Beam options, else Ray for large builds on 4 or more CPUs, else this process (see
+    `engines.choice`). Engine "tfds" is TFDS's own writer (its Beam writer, given Beam options).
+    Every choice writes the same bytes, and the shard files are counted against the annotations
+    before TFDS commits the build.
     """
 
     VERSION = tfds.core.Version("1.1.0")
@@ -85,9 +89,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         manual_dir/annot/gt_valid.mat
     """
 
-    def __init__(self, *, engine: Engine | None = None, **kwargs):
+    def __init__(self, *, engine: Engine | str | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.engine = engine
+        self.engine = choice.checked_name(engine) if isinstance(engine, str) else engine
         self.last_write: WriteReport | None = None  # of the last build in this process
 
     def _log_download_bytes(self) -> None:
@@ -163,11 +167,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """
         if download_config.max_examples_per_split == 0:
             return
-        if self.engine is not None and self.info.file_format != file_adapters.FileFormat.TFRECORD:
-            raise MpiiPoseError(
-                f"the {self.engine.name} engine writes tfrecord shards; "
-                f"build {self.info.file_format.value} with TFDS's writer (--engine tfds)"
-            )
+        file_format = self.info.file_format.value
+        choice.check_format(self.engine, file_format)  # before anything is read
         sources = self._sources(dl_manager)
         plans = [
             planning.plan_split(
@@ -175,10 +176,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             )
             for source in sources.values()
         ]
-        if self.engine is None:
+        chosen = choice.choose(
+            self.engine,
+            examples=sum(len(plan.persons) for plan in plans),
+            file_format=file_format,
+            beam_options=download_config.beam_options,
+            beam_runner=download_config.beam_runner,
+        )
+        _LOG.info("Writing the shards with engine %s (%s)", chosen.name, chosen.reason)
+        if chosen.engine is None:
             start = time.perf_counter()
             split_infos = [self._write_with_tfds(plan, download_config) for plan in plans]
-            self.last_write = WriteReport("tfds (TFDS's writer)", time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            self.last_write = WriteReport("tfds (TFDS's writer)", chosen.reason, seconds)
             for plan, info in zip(plans, split_infos, strict=True):
                 checks.verify_split(
                     plan.split,
@@ -188,9 +198,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     self.info.file_format,
                 )
         else:
-            with self.engine.started() as ran_on:
-                split_infos, seconds = self._write_with_engine(plans)
-            self.last_write = WriteReport(ran_on, seconds)
+            with chosen.engine.started() as ran_on:
+                split_infos, seconds = self._write_with_engine(chosen.engine, plans)
+            self.last_write = WriteReport(ran_on, chosen.reason, seconds)
         self.info.set_splits(splits_lib.SplitDict(split_infos))
 
     def _write_with_tfds(self, plan: planning.SplitPlan, download_config) -> splits_lib.SplitInfo:
@@ -220,7 +230,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return future.result()
 
     def _write_with_engine(
-        self, plans: list[planning.SplitPlan]
+        self, engine: Engine, plans: list[planning.SplitPlan]
     ) -> tuple[list[splits_lib.SplitInfo], float]:
         """Runs every shard write with the engine, then counts each shard file against the plan;
         returns the splits and the seconds the writes took."""
@@ -238,11 +248,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         ]
         total = sum(len(plan.persons) for plan in plans)
         with tfds_utils.tqdm(  # smoothing=0: the rate shown is the average, as in the summary
-            total=total, desc=f"Writing shards ({self.engine.name})", unit=" examples", smoothing=0
+            total=total, desc=f"Writing shards ({engine.name})", unit=" examples", smoothing=0
         ) as progress:
             start = time.perf_counter()
             try:
-                self.engine.run(tasks, progress)
+                engine.run(tasks, progress)
             finally:
                 if converted_dir.exists():
                     converted_dir.rmtree()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.pop("MPII_POSE_ENGINE", None)  # tests choose their engines
 
 from mpii_pose import Builder  # noqa: E402
 from mpii_pose.sample import write_sample  # noqa: E402
@@ -29,7 +30,8 @@ def manual_dir(tmp_path: Path) -> Path:
 
 
 def build(manual: Path, data_dir: Path, engine=None, file_format=None, **config):
-    """Builds `manual` into `data_dir` in this process (TFDS's writer unless `engine` is given)."""
+    """Builds `manual` into `data_dir` in this process, with `engine` (an engine or its name), else
+    with the engine a user gets ($MPII_POSE_ENGINE is not set in tests: the automatic choice)."""
     import tensorflow_datasets as tfds
 
     builder = Builder(data_dir=str(data_dir), file_format=file_format, engine=engine)
@@ -51,6 +53,8 @@ def write_json(path: Path, data) -> Path:
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RAY_USAGE_STATS_ENABLED": "0"}
+# `tfds build` with TFDS's own writer: the reference every engine's bytes are compared with.
+TFDS_WRITER_ENV = {**ENV, "MPII_POSE_ENGINE": "tfds"}
 
 
 def run(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.CompletedProcess:
@@ -90,10 +94,10 @@ def shard_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def reference_dir(shard_data, tmp_path_factory) -> Path:
-    """`tfds build` (TFDS's own writer, in its own process) of `shard_data`: the data dir."""
+    """`tfds build` with TFDS's own writer, in its own process, of `shard_data`: the data dir."""
     data_dir = tmp_path_factory.mktemp("reference")
     checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
-             "--manual_dir", shard_data, "--data_dir", data_dir])  # fmt: skip
+             "--manual_dir", shard_data, "--data_dir", data_dir], env=TFDS_WRITER_ENV)  # fmt: skip
     return data_dir
 
 

@@ -125,7 +125,9 @@ def test_engines_refuse_formats_they_do_not_write(shard_data, tmp_path):
     builder = mpii_pose.Builder(
         data_dir=str(tmp_path), engine=make_engine("local"), file_format="array_record"
     )
-    with pytest.raises(MpiiPoseError, match="the local engine writes tfrecord shards"):
+    with pytest.raises(
+        MpiiPoseError, match=r"the local engine \(requested\) writes tfrecord shards"
+    ):
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=str(shard_data))
         )

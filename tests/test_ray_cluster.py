@@ -36,7 +36,7 @@ def test_build_on_an_existing_cluster_matches_tfds_build(cluster, shard_data, re
             "--manual_dir", shard_data, "--data_dir", tmp_path, "--workers", "2"]  # fmt: skip
     result = run(args, env=LOOPBACK)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"(engine: ray on cluster {cluster}, 2 CPUs)" in result.stdout
+    assert f"(engine: ray on cluster {cluster}, 2 CPUs; requested)" in result.stdout
     assert digests(tmp_path) == reference
 
 
@@ -46,4 +46,4 @@ def test_ray_address_from_the_environment(cluster, shard_data, tmp_path):
             "--data_dir", tmp_path, "--max_examples_per_split", "8"]  # fmt: skip
     result = run(args, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"(engine: ray on cluster {cluster}, 2 CPUs)" in result.stdout
+    assert f"(engine: ray on cluster {cluster}, 2 CPUs; requested)" in result.stdout

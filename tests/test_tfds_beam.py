@@ -1,10 +1,11 @@
-"""`tfds build --beam_pipeline_options`: TFDS's own Beam writer, checked like every other writer."""
+"""`tfds build --beam_pipeline_options`: the project's Beam engine, and TFDS's own Beam writer
+(`MPII_POSE_ENGINE=tfds`), checked like every other writer."""
 
 import json
 
 import tensorflow as tf
 
-from tests.conftest import BIN, DATASET, checked
+from tests.conftest import BIN, DATASET, TFDS_WRITER_ENV, checked, digests
 
 BEAM = "direct_num_workers=2,direct_running_mode=multi_processing"
 
@@ -19,9 +20,21 @@ def split_infos(data_dir) -> dict:
     return {split["name"]: split for split in info["splits"]}
 
 
-def test_same_records_in_the_same_order_but_other_shard_files(shard_data, reference_dir, tmp_path):
+def test_beam_options_run_the_beam_engine_with_the_bytes_of_tfds_build(
+    shard_data, reference, tmp_path
+):
+    result = checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+                      "--manual_dir", shard_data, "--data_dir", tmp_path,
+                      "--beam_pipeline_options", BEAM])  # fmt: skip
+    assert "with engine beam (Beam pipeline options given)" in result.stdout + result.stderr
+    assert digests(tmp_path) == reference
+
+
+def test_tfds_beam_writer_same_records_in_the_same_order_but_other_shard_files(
+    shard_data, reference_dir, tmp_path
+):
     checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose", "--manual_dir", shard_data,
-             "--data_dir", tmp_path, "--beam_pipeline_options", BEAM])  # fmt: skip
+             "--data_dir", tmp_path, "--beam_pipeline_options", BEAM], env=TFDS_WRITER_ENV)  # fmt: skip
     ours, theirs = split_infos(tmp_path), split_infos(reference_dir)
     for split in ("train", "validation"):
         assert records(tmp_path, split) == records(reference_dir, split)

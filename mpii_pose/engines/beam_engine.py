@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mpii_pose.engines import Progress
 from mpii_pose.planning import ShardTask
 from mpii_pose.shard_writer import write_shard
+
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.runner import PipelineRunner
 
 
 def pipeline_flags(options: str | None) -> list[str]:
@@ -23,19 +28,33 @@ def pipeline_flags(options: str | None) -> list[str]:
 
 
 class BeamEngine:
+    """Runs the shard writes in a Beam pipeline with `options`: `tfds build`'s option string, or the
+    PipelineOptions (and runner) of TFDS's DownloadConfig; DirectRunner unless a runner is given."""
+
     name = "beam"
 
-    def __init__(self, pipeline_options: str | None = None):
-        self.flags = pipeline_flags(pipeline_options)
+    def __init__(
+        self, options: str | PipelineOptions | None = None, runner: PipelineRunner | None = None
+    ):
+        from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+        if not isinstance(options, PipelineOptions):
+            options = PipelineOptions(flags=pipeline_flags(options))
+        elif options.view_as(StandardOptions).runner is None and runner is None:
+            options.view_as(StandardOptions).runner = "DirectRunner"
+        self.options = options
+        self.runner = runner
 
     def started(self) -> contextlib.AbstractContextManager[str]:
-        return contextlib.nullcontext("beam " + " ".join(self.flags))
+        chosen = self.options.get_all_options(drop_default=True, retain_unknown_options=True)
+        flags = [f"--{key}={value}" for key, value in sorted(chosen.items())]
+        runner = [f"runner {type(self.runner).__name__}"] if self.runner else []
+        return contextlib.nullcontext(" ".join(["beam", *runner, *flags]))
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
         import apache_beam as beam
-        from apache_beam.options.pipeline_options import PipelineOptions
 
-        with beam.Pipeline(options=PipelineOptions(flags=self.flags)) as pipeline:
+        with beam.Pipeline(runner=self.runner, options=self.options) as pipeline:
             _ = (
                 pipeline
                 | "ShardTasks" >> beam.Create(list(tasks))
