@@ -1,0 +1,102 @@
+"""Ray's fixed cost, part by part: what a build on Ray waits for before and after its shard writes.
+
+    python benchmarks/bench_ray_startup.py [--repeat 5]
+
+Each run is a fresh process, alternating the variants: `plain` is what a Ray user writes
+(`ray.init(num_cpus=2)`, `ray.shutdown()`), `engine` is the Ray engine's `started()` (its
+settings, its shutdown). Parts: `import ray`; starting (or joining) Ray; the first task on each
+worker; importing the shard writer in a worker; shutting down. Medians in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+WORKERS = 2
+VARIANTS = ("plain", "engine")
+PARTS = ("import_ray", "start", "first_tasks", "worker_import", "shutdown", "total")
+
+
+def _import_writer() -> float:
+    """In a worker: seconds to import the shard writer."""
+    start = time.perf_counter()
+    import mpii_pose.shard_writer  # noqa: F401
+
+    return time.perf_counter() - start
+
+
+def _pid() -> int:
+    import os
+
+    time.sleep(0.05)  # keeps a worker busy so that the next task goes to the other one
+    return os.getpid()
+
+
+def child(variant: str) -> dict[str, float]:
+    """One run of `variant` in this process; seconds per part."""
+    times: dict[str, float] = {}
+    begin = start = time.perf_counter()
+    import ray
+
+    times["import_ray"] = time.perf_counter() - start
+    start = time.perf_counter()
+    if variant == "plain":
+        ray.init(num_cpus=WORKERS)
+        stop = ray.shutdown
+    else:
+        from mpii_pose.engines.ray_engine import RayEngine
+
+        context = RayEngine(workers=WORKERS).started()
+        context.__enter__()
+
+        def stop() -> None:
+            context.__exit__(None, None, None)
+
+    times["start"] = time.perf_counter() - start
+    start = time.perf_counter()
+    pid = ray.remote(num_cpus=1)(_pid)
+    assert len(set(ray.get([pid.remote() for _ in range(WORKERS)]))) >= 1
+    times["first_tasks"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ray.get([ray.remote(num_cpus=1)(_import_writer).remote() for _ in range(WORKERS)])
+    times["worker_import"] = time.perf_counter() - start
+    start = time.perf_counter()
+    stop()
+    times["shutdown"] = time.perf_counter() - start
+    times["total"] = time.perf_counter() - begin
+    return times
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    runs: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
+    for round_ in range(args.repeat):
+        for variant in VARIANTS if round_ % 2 == 0 else reversed(VARIANTS):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", variant],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            runs[variant].append(json.loads(out.strip().splitlines()[-1]))
+    print(f"Medians of {args.repeat} runs, seconds ({WORKERS} workers):\n")
+    print("| variant | " + " | ".join(PARTS) + " |")
+    print("|---" * (len(PARTS) + 1) + "|")
+    for variant, results in runs.items():
+        medians = [statistics.median(r[part] for r in results) for part in PARTS]
+        print(f"| {variant} | " + " | ".join(f"{m:.2f}" for m in medians) + " |")
+
+
+if __name__ == "__main__":
+    main()
