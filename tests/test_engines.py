@@ -41,6 +41,19 @@ def test_engine_output_is_byte_identical_to_tfds_build(
     assert builder.info.splits["validation"].num_shards == 8
 
 
+def test_the_autoscaler_monitor_is_stopped_before_shutdown_and_ray_still_works(local_ray):
+    """The engine's shortcut through Ray's private node state finds the monitor it stops (a Ray
+    upgrade that moves it fails here, not silently)."""
+    from mpii_pose.engines.ray_engine import _stop_autoscaler_monitor
+
+    node = ray._private.worker._global_node
+    (monitor,) = node.all_processes[ray._private.ray_constants.PROCESS_TYPE_MONITOR]
+    assert monitor.process.poll() is None
+    _stop_autoscaler_monitor(ray)
+    assert monitor.process.poll() is not None
+    assert ray.get(ray.remote(lambda: 1).remote()) == 1
+
+
 def test_ray_workers_never_import_tensorflow(local_ray, shard_data, tmp_path):
     build(shard_data, tmp_path, make_engine("ray"), max_examples_per_split=8)
 
