@@ -30,7 +30,7 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from make_synthetic import make_synthetic  # noqa: E402
+from make_synthetic import MPII_ANNOTATED, MPII_IMAGES, make_synthetic  # noqa: E402
 
 from mpii_pose import tfrecord  # noqa: E402
 
@@ -172,12 +172,13 @@ def measure(command: list, out: Path, timeout: float, memory_cap_mb: float) -> t
     return result, status
 
 
-def prepare(work: Path, images: int, largest: int) -> tuple[Path, int]:
-    """A manual dir with the first `images` images of the largest set; returns it and its persons."""
-    full = work / f"synthetic-{largest}"
+def prepare(work: Path, images: int, largest: int, mpii: bool = False) -> tuple[Path, int]:
+    """A manual dir with the first `images` images of the largest set (with `mpii`, MPII's
+    24,984 images of which those for 25,204 persons are annotated); returns it and its persons."""
+    full = work / ("synthetic-mpii" if mpii else f"synthetic-{largest}")
     if not (full / "valid.json").exists():
         shutil.rmtree(full, ignore_errors=True)
-        make_synthetic(full, largest)
+        make_synthetic(full, largest, annotated=MPII_ANNOTATED if mpii else None)
     if images == largest:
         target = full
     else:
@@ -224,11 +225,15 @@ def run_all(args: argparse.Namespace) -> dict:
             )
         table = {name: table[name] for name in args.contenders}
     sizes = (
-        ([10] if args.startup else []) + [args.images] + ([] if args.quick else [2 * args.images])
+        [MPII_IMAGES]
+        if args.mpii
+        else ([10] if args.startup else [])
+        + [args.images]
+        + ([] if args.quick else [2 * args.images])
     )
     runs: list[Run] = []
     for images in sizes:
-        manual, persons = prepare(args.work, images, max(sizes))
+        manual, persons = prepare(args.work, images, max(sizes), args.mpii)
         given_up: set[str] = set()
         for round_ in range(args.repeat):
             order = list(table) if round_ % 2 == 0 else list(reversed(table))  # alternate
@@ -396,6 +401,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: 6 images, 1 run, no start-up size"
     )
+    parser.add_argument(
+        "--mpii",
+        action="store_true",
+        help="one size, MPII's: 24,984 images, those for ~25,200 persons annotated (the rest "
+        "like MPII's test images); results in shards-mpii.*",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     args.workers = [int(w) for w in args.workers.split(",")]
@@ -407,7 +418,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = summarise(result)
     result["summary"] = rows
     args.results.mkdir(parents=True, exist_ok=True)
-    stem = args.results / f"shards-{args.images}"
+    stem = args.results / ("shards-mpii" if args.mpii else f"shards-{args.images}")
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
     stem.with_suffix(".md").write_text(markdown(result, rows))
     chart(rows, stem.with_suffix(".png"))
