@@ -88,14 +88,19 @@ def affine(center: np.ndarray, scale: float, rotation: float, flip: bool) -> np.
     return np.hstack([linear, shift[:, None]])
 
 
+def doubles(feature: tf.train.Feature) -> np.ndarray:
+    """A float64 feature's values: the dataset stores them as their bytes."""
+    return np.frombuffer(feature.bytes_list.value[0], "<f8")
+
+
 def notebook_example(record: bytes, rng: np.random.Generator) -> tuple:
     """One serialized example -> (image, heatmaps, target_weight), per-example Python and numpy."""
     feature = tf.train.Example.FromString(record).features.feature
     image = Image.open(io.BytesIO(feature["image"].bytes_list.value[0])).convert("RGB")
-    joints = np.float32(feature["joints"].float_list.value).reshape(-1, 2) - 1
+    joints = np.float32(doubles(feature["joints"])).reshape(-1, 2) - 1
     visible = np.array(feature["visibility"].int64_list.value, bool)
-    scale = feature["scale"].float_list.value[0]
-    center = np.float32(feature["center"].float_list.value) + [0, 15 * scale] - 1
+    scale = float(doubles(feature["scale"])[0])
+    center = np.float32(doubles(feature["center"])) + [0, 15 * scale] - 1
     sf, rf = CONFIG.scale_factor, CONFIG.rotation_factor
     scale = 1.25 * scale * np.clip(rng.normal() * sf + 1, 1 - sf, 1 + sf)
     rotation = (

@@ -1,11 +1,16 @@
 """Ray's fixed cost, part by part: what a build on Ray waits for before and after its shard writes.
 
     python benchmarks/bench_ray_startup.py [--repeat 5]
+    python benchmarks/bench_ray_startup.py --kernel MANUAL_DIR [--persons 3000]
 
 Each run is a fresh process, alternating the variants: `plain` is what a Ray user writes
 (`ray.init(num_cpus=2)`, `ray.shutdown()`), `engine` is the Ray engine's `started()` (its
 settings, its shutdown). Parts: `import ray`; starting (or joining) Ray; the first task on each
 worker; importing the shard writer in a worker; shutting down. Medians in seconds.
+
+`--kernel` writes the same train shards (the first `--persons` persons of MANUAL_DIR) in this
+process and in one warmed-up Ray worker, alternately, and prints each one's user and system CPU
+and page faults, as the writing process counts them.
 """
 
 from __future__ import annotations
@@ -72,13 +77,69 @@ def child(variant: str) -> dict[str, float]:
     return times
 
 
+def _write_measured(tasks: list) -> dict[str, float]:
+    """Writes `tasks`' shards in the calling process; its CPU seconds and page faults for it."""
+    import resource
+
+    from mpii_pose.shard_writer import write_shard
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    for task in tasks:
+        write_shard(task)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "user_s": after.ru_utime - before.ru_utime,
+        "sys_s": after.ru_stime - before.ru_stime,
+        "minor_faults": after.ru_minflt - before.ru_minflt,
+    }
+
+
+def kernel(manual_dir: str, persons: int, repeat: int) -> None:
+    """The same shard writes in this process and in a Ray worker, alternately."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import ray
+
+    from mpii_pose import manual_dir as manual_dir_lib
+    from mpii_pose import planning
+
+    plan = planning.plan_split(manual_dir_lib.load_sources(manual_dir)["train"], persons)
+    out = Path(tempfile.mkdtemp(prefix="ray_kernel_"))
+    paths = [str(out / f"shard-{i}") for i in range(len(plan.shard_lengths))]
+    tasks = planning.shard_tasks(plan, paths, str(out / "converted"))
+    ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR")
+    remote = ray.remote(num_cpus=1)(_write_measured)
+    ray.get(remote.remote(tasks[:1]))  # the worker's imports, not counted
+    _write_measured(tasks[:1])
+    try:
+        for _ in range(repeat):
+            for where, measured in (
+                ("driver", lambda: _write_measured(tasks)),
+                ("worker", lambda: ray.get(remote.remote(tasks))),
+            ):
+                numbers = measured()
+                print(f"{where}: {persons} persons, " + ", ".join(
+                    f"{k} {v:.2f}" if k.endswith("_s") else f"{k} {v:.0f}"
+                    for k, v in numbers.items()))  # fmt: skip
+    finally:
+        ray.shutdown()
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--kernel", metavar="MANUAL_DIR")
+    parser.add_argument("--persons", type=int, default=3000)
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child)))
+        return
+    if args.kernel:
+        kernel(args.kernel, args.persons, min(args.repeat, 3))
         return
     runs: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
     for round_ in range(args.repeat):

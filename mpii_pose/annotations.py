@@ -16,6 +16,9 @@ from mpii_pose.errors import AnnotationError
 from mpii_pose.skeleton import NUM_JOINTS
 
 REQUIRED_KEYS: tuple[str, ...] = ("image", "joints", "joints_vis", "center", "scale")
+# A test file's entries (HRNet's test.json, mmpose's mpii_test.json) have no joints.
+JOINT_KEYS: tuple[str, ...] = ("joints", "joints_vis")
+NO_JOINTS = ((-1.0, -1.0),) * NUM_JOINTS  # what a person without labelled joints holds
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -39,8 +42,12 @@ class Person:
     activity_id: int = -1  # MPII's activity id; -1 when unknown
 
 
-def parse_annotations(text: str, source: str) -> tuple[Person, ...]:
-    """Parses one annotation file's text; `source` names the file in error messages."""
+def parse_annotations(text: str, source: str, joints_optional: bool = False) -> tuple[Person, ...]:
+    """Parses one annotation file's text; `source` names the file in error messages.
+
+    With `joints_optional` (a test file), an entry may leave out `joints` and `joints_vis`: its
+    joints are then `[-1, -1]`, none labelled.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -52,7 +59,7 @@ def parse_annotations(text: str, source: str) -> tuple[Person, ...]:
     persons: list[Person] = []
     per_image: dict[str, int] = {}
     for index, entry in enumerate(data):
-        person = _parse_entry(entry, source, index, per_image)
+        person = _parse_entry(entry, source, index, per_image, joints_optional)
         per_image[person.image] = person.person_index + 1
         persons.append(person)
     return tuple(persons)
@@ -72,26 +79,30 @@ def check_image_name(name: Any, source: str, index: int) -> str:
     return name
 
 
-def _parse_entry(entry: Any, source: str, index: int, per_image: dict[str, int]) -> Person:
+def _parse_entry(
+    entry: Any, source: str, index: int, per_image: dict[str, int], joints_optional: bool
+) -> Person:
     if not isinstance(entry, dict):
         raise AnnotationError.at(source, index, f"expected a JSON object, got {_kind(entry)}")
-    missing = [key for key in REQUIRED_KEYS if key not in entry]
+    without_joints = joints_optional and not any(key in entry for key in JOINT_KEYS)
+    required = [key for key in REQUIRED_KEYS if not (without_joints and key in JOINT_KEYS)]
+    missing = [key for key in required if key not in entry]
     if missing:
+        test_note = (
+            "; only a test file's entries may leave out both joints and joints_vis"
+            if set(missing) & set(JOINT_KEYS)
+            else ""
+        )
         raise AnnotationError.at(
             source,
             index,
             f"missing key(s) {', '.join(map(repr, missing))}; "
-            f"every entry needs {', '.join(REQUIRED_KEYS)}",
+            f"every entry needs {', '.join(REQUIRED_KEYS)}{test_note}",
         )
     image = check_image_name(entry["image"], source, index)
-    joints = _sequence(
-        entry["joints"], NUM_JOINTS, "joints", f"{NUM_JOINTS} [x, y] pairs", source, index
+    points, labelled = (
+        (NO_JOINTS, (False,) * NUM_JOINTS) if without_joints else _joints(entry, source, index)
     )
-    points = tuple(_pair(joint, f"joints[{i}]", source, index) for i, joint in enumerate(joints))
-    flags = _sequence(
-        entry["joints_vis"], NUM_JOINTS, "joints_vis", f"{NUM_JOINTS} flags (0 or 1)", source, index
-    )
-    labelled = tuple(_flag(flag, f"joints_vis[{i}]", source, index) for i, flag in enumerate(flags))
     center = _pair(entry["center"], "center", source, index)
     scale = _number(entry["scale"], "scale", source, index)
     if scale <= 0:
@@ -105,6 +116,21 @@ def _parse_entry(entry: Any, source: str, index: int, per_image: dict[str, int])
         center=center,
         scale=scale,
     )
+
+
+def _joints(
+    entry: dict, source: str, index: int
+) -> tuple[tuple[tuple[float, float], ...], tuple[bool, ...]]:
+    """The entry's joints and labelled flags."""
+    joints = _sequence(
+        entry["joints"], NUM_JOINTS, "joints", f"{NUM_JOINTS} [x, y] pairs", source, index
+    )
+    points = tuple(_pair(joint, f"joints[{i}]", source, index) for i, joint in enumerate(joints))
+    flags = _sequence(
+        entry["joints_vis"], NUM_JOINTS, "joints_vis", f"{NUM_JOINTS} flags (0 or 1)", source, index
+    )
+    labelled = tuple(_flag(flag, f"joints_vis[{i}]", source, index) for i, flag in enumerate(flags))
+    return points, labelled
 
 
 def _sequence(value: Any, length: int, name: str, expected: str, source: str, index: int) -> list:

@@ -22,7 +22,7 @@ from mpii_pose.drawing import draw_example, grid
 from mpii_pose.engines import Engine, choice, make_engine
 from mpii_pose.errors import ManualDirError, MpiiPoseError
 from mpii_pose.interruption import Received, signals_interrupt
-from mpii_pose.manual_dir import ANNOTATION_FILES
+from mpii_pose.manual_dir import ANNOTATION_FILES, STRICT_OFFICIAL_ENV
 from mpii_pose.sample import SAMPLE_DIR
 from mpii_pose.tf_startup import import_tensorflow
 
@@ -128,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="keep only the first N persons of each annotation file (for quick trials)",
+    )
+    build.add_argument(
+        "--strict_official",
+        action="store_true",
+        help="stop at a problem in the official mpii_human_pose_v1_u12_1.mat (default: leave "
+        "the persons it concerns with unknown official values and warn; also "
+        f"${STRICT_OFFICIAL_ENV}=1)",
     )
     build.add_argument(
         "--overwrite", action="store_true", help="replace an existing build of this version"
@@ -243,7 +250,12 @@ def build(args: argparse.Namespace) -> int:
         tfds.disable_progress_bar()
         for logger in ("", "absl"):  # Beam warns through the root logger, TFDS through absl
             logging.getLogger(logger).setLevel(logging.ERROR)
-    options = {"data_dir": args.data_dir, "file_format": args.file_format, "engine": engine}
+    options = {
+        "data_dir": args.data_dir,
+        "file_format": args.file_format,
+        "engine": engine,
+        "strict_official": args.strict_official or None,  # None: the environment decides
+    }
     builder = Builder(**options)
     if builder.is_prepared():
         if not args.overwrite:
@@ -288,6 +300,12 @@ def show(args: argparse.Namespace) -> int:
     import tensorflow_datasets as tfds
 
     builder = _prepared_builder(args.data_dir)
+    if args.split not in builder.info.splits:
+        raise ShowError(
+            f"this build of mpii_pose in {builder.data_dir_root} has no {args.split} split (its "
+            f"splits: {', '.join(builder.info.splits)}); a test split is built when the manual "
+            "directory has test.json or mpii_test.json"
+        )
     total = builder.info.splits[args.split].num_examples
     if args.start >= total:
         raise ShowError(

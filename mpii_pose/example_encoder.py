@@ -3,7 +3,8 @@
 The bytes are those of TFDS's `ExampleSerializer` followed by
 `SerializeToString(deterministic=True)` (what `tfds build` stores through this package's example
 writer): the feature map's entries in protobuf's deterministic order, packed int64 and float
-lists, one bytes entry per string. One feature (the image) is left out of the encoding and
+lists, one bytes entry per string, and a tensor of `Encoding.BYTES` as its array's bytes in one
+bytes entry (TFDS's `Tensor.encode_example`). One feature (the image) is left out of the encoding and
 returned as a gap between two byte strings, so that its bytes are never copied into the record:
 the writer frames and writes the three parts in turn.
 
@@ -81,8 +82,15 @@ class _Field:
     shape: their entry is a prefix computed once, then the values' bytes.
     """
 
-    def __init__(self, name: str, dtype: np.dtype, shape: tuple[int | None, ...]):
+    def __init__(
+        self,
+        name: str,
+        dtype: np.dtype,
+        shape: tuple[int | None, ...],
+        as_bytes: tuple[np.dtype, tuple[int, ...]] | None = None,
+    ):
         self.name, self.dtype, self.shape = name, dtype, shape
+        self._as_bytes = as_bytes  # the (dtype, shape) of a tensor stored as its bytes
         self._key = _message(1, name.encode())
         if dtype.kind in "biu":
             self._list, width = _int64_list, 1
@@ -104,6 +112,8 @@ class _Field:
 
     def entry(self, value: Any) -> bytes:
         """The map entry of `value`, wrapped as field 1 of Features."""
+        if self._as_bytes is not None:
+            value = self._tensor_bytes(value)
         if self.shape == ():  # scalars without building an array (most features)
             if self._list is _bytes_list:
                 data = value.encode() if isinstance(value, str) else bytes(value)
@@ -129,6 +139,16 @@ class _Field:
             if packed is not None:
                 return self._prefix + packed
         return _message(1, self._key + _message(2, self._list(array)))
+
+    def _tensor_bytes(self, value: Any) -> bytes:
+        """A bytes-encoded tensor's value as TFDS encodes it, with TFDS's checks."""
+        dtype, shape = self._as_bytes
+        if isinstance(value, np.ndarray) and value.dtype != dtype:
+            raise ValueError(f"feature {self.name!r}: dtype {value.dtype} does not match {dtype}")
+        array = np.asarray(value, dtype=dtype)
+        if array.shape != shape:
+            raise ValueError(f"feature {self.name!r}: shape {array.shape}, not {shape}")
+        return array.tobytes()
 
 
 def protobuf_key_order(keys: Iterable[str]) -> list[str]:
@@ -167,6 +187,24 @@ def _read_varint(data: bytes, position: int) -> tuple[int, int]:
             return value, position
 
 
+def _as_bytes(
+    features: features_lib.FeaturesDict, name: str
+) -> tuple[np.dtype, tuple[int, ...]] | None:
+    """The (dtype, shape) of feature `name` if it is a tensor stored as its bytes, else None."""
+    feature = features[name]
+    if not isinstance(feature, features_lib.Tensor):
+        return None
+    encoding = getattr(feature.to_json_content(), "encoding", "")
+    if encoding in ("", features_lib.Encoding.NONE.value):
+        return None
+    if encoding != features_lib.Encoding.BYTES.value:
+        raise TypeError(f"feature {name!r}: {encoding} encoding is not supported")
+    info = feature.get_tensor_info()
+    if None in info.shape:
+        raise TypeError(f"feature {name!r}: bytes encoding of a variable shape is not supported")
+    return np.dtype(info.np_dtype), tuple(info.shape)
+
+
 class ExampleEncoder:
     """Encodes examples of a flat feature spec, the feature `gap` (a string) left out as a gap.
 
@@ -179,7 +217,12 @@ class ExampleEncoder:
         if gap not in infos or infos[gap].shape != ():
             raise ValueError(f"the gap {gap!r} must be a scalar string feature of the spec")
         order = protobuf_key_order(infos)
-        fields = [_Field(name, np.dtype(infos[name].np_dtype), infos[name].shape) for name in order]
+        fields = [
+            _Field(
+                name, np.dtype(infos[name].np_dtype), infos[name].shape, _as_bytes(features, name)
+            )
+            for name in order
+        ]
         at = order.index(gap)
         self._gap = gap
         self._before, self._after = fields[:at], fields[at + 1 :]

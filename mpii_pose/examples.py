@@ -27,12 +27,12 @@ def to_example(person: Person, image: bytes) -> dict[str, Any]:
     return {
         "image": image,
         "filename": person.image,
-        "joints": np.asarray(person.joints, dtype=np.float32),
+        "joints": np.asarray(person.joints, dtype=np.float64),
         "visibility": np.asarray(person.labelled, dtype=np.bool_),
-        "center": np.asarray(person.center, dtype=np.float32),
-        "scale": np.float32(person.scale),
+        "center": np.asarray(person.center, dtype=np.float64),
+        "scale": np.float64(person.scale),
         "head_box": np.asarray(
-            UNKNOWN_HEAD_BOX if person.head_box is None else person.head_box, dtype=np.float32
+            UNKNOWN_HEAD_BOX if person.head_box is None else person.head_box, dtype=np.float64
         ),
         "is_visible": np.asarray(person.is_visible or (-1,) * len(person.joints), dtype=np.int8),
         "activity": person.activity,

@@ -1,4 +1,8 @@
-"""The feature spec of an mpii_pose example, shared by the builder and every shard writer."""
+"""The feature spec of an mpii_pose example, shared by the builder and every shard writer.
+
+Coordinates and sizes are float64, the precision of the JSON and the .mat files, stored as their
+bytes (`tf.train.Example` has no float64 list: TFDS would store a float list as float32).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from mpii_pose.skeleton import NUM_JOINTS
+
+# Exact float64 values: the array's bytes in one bytes entry.
+_EXACT = {"dtype": np.float64, "encoding": tfds.features.Encoding.BYTES}
 
 
 def feature_spec() -> tfds.features.FeaturesDict:
@@ -20,7 +27,7 @@ def feature_spec() -> tfds.features.FeaturesDict:
             "filename": tfds.features.Text(doc="Image path relative to images/."),
             "joints": tfds.features.Tensor(
                 shape=(NUM_JOINTS, 2),
-                dtype=np.float32,
+                **_EXACT,
                 doc="(x, y) per joint in MPII order, MATLAB 1-based pixels as in the "
                 "JSON; [-1, -1] when not labelled.",
             ),
@@ -32,15 +39,15 @@ def feature_spec() -> tfds.features.FeaturesDict:
             ),
             "center": tfds.features.Tensor(
                 shape=(2,),
-                dtype=np.float32,
+                **_EXACT,
                 doc="MPII objpos (x, y): a rough body position, 1-based pixels.",
             ),
-            "scale": tfds.features.Scalar(
-                dtype=np.float32, doc="MPII scale: person height is about 200 * scale px."
+            "scale": tfds.features.Tensor(  # not a Scalar: a Scalar has no encoding
+                shape=(), **_EXACT, doc="MPII scale: person height is about 200 * scale px."
             ),
             "head_box": tfds.features.Tensor(
                 shape=(4,),
-                dtype=np.float32,
+                **_EXACT,
                 doc="(x1, y1, x2, y2) of the head, 1-based pixels, for PCKh: from gt_valid.mat "
                 "or mpii_gt_val.mat (validation), else from the official .mat; NaN when unknown.",
             ),

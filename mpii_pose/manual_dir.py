@@ -27,14 +27,21 @@ ANNOTATION_DIRS: tuple[str, ...] = ("", "annot", "annotations", "mpii_human_pose
 ANNOTATION_FILES: dict[str, tuple[str, ...]] = {
     "train": ("train.json", "mpii_train.json"),
     "validation": ("valid.json", "validation.json", "mpii_val.json"),
+    "test": ("test.json", "mpii_test.json"),
 }
+# Every build has these; `test` is built when its file is there (its entries have no joints).
+REQUIRED_SPLITS: tuple[str, ...] = ("train", "validation")
+TEST_SPLIT = "test"
 # The official annotations (in mpii_human_pose_v1_u12_2.zip), optional: occlusion, activities, and
 # head boxes of every person. Searched like the JSON, in every folder a build reads from.
 OFFICIAL_FILE = "mpii_human_pose_v1_u12_1.mat"
+# Set to 1 (or true), a problem in the official .mat stops the build instead of being counted.
+STRICT_OFFICIAL_ENV = "MPII_POSE_STRICT_OFFICIAL"
 # Optional head boxes per split (HRNet's, then mmpose's), needed for PCKh; searched like the JSON.
 HEAD_BOX_FILES: dict[str, tuple[str, ...]] = {
     "train": (),
     "validation": ("gt_valid.mat", "mpii_gt_val.mat"),
+    "test": (),
 }
 
 
@@ -52,7 +59,8 @@ def describe_part(part: str) -> str:
     """What a manual directory holds for `part` (IMAGES or ANNOTATIONS), for messages and help."""
     if part == IMAGES:
         return f"{PARTS[part]} (the MPII JPEGs)"
-    files = " and ".join("/".join(names) for names in ANNOTATION_FILES.values())
+    files = " and ".join("/".join(ANNOTATION_FILES[split]) for split in REQUIRED_SPLITS)
+    files += f", optionally {'/'.join(ANNOTATION_FILES[TEST_SPLIT])}"
     folders = ", ".join(f"{folder}/" for folder in ANNOTATION_DIRS if folder)
     return f"{PARTS[part]} ({files}, at the top or in {folders})"
 
@@ -126,13 +134,16 @@ def find_images_dir(manual_dir: epath.PathLike) -> epath.Path:
 
 
 def find_annotation_files(root: epath.PathLike) -> dict[str, epath.Path]:
-    """The annotation file of every split in `root`; refuses a split with none or several."""
-    return {split: find_annotation_file(root, split) for split in ANNOTATION_FILES}
+    """The annotation file of every split in `root`, the test split's if there is one; refuses a
+    required split with none, and any split with several."""
+    files = {split: find_annotation_file(root, split) for split in REQUIRED_SPLITS}
+    test = _find_one(root, ANNOTATION_FILES[TEST_SPLIT], f"{TEST_SPLIT} annotation")
+    return files if test is None else {**files, TEST_SPLIT: test}
 
 
 def has_annotations(root: epath.PathLike) -> bool:
     """True when `root` holds an annotation file of any split in any of the searched folders."""
-    return any(_candidates(root, names) for names in ANNOTATION_FILES.values())
+    return any(_candidates(root, ANNOTATION_FILES[split]) for split in REQUIRED_SPLITS)
 
 
 def missing_parts(manual_dir: epath.PathLike | None) -> list[str]:
@@ -151,12 +162,16 @@ def missing_parts(manual_dir: epath.PathLike | None) -> list[str]:
 
 
 def load_sources(
-    manual_dir: epath.PathLike | None, downloaded: tuple[epath.PathLike, ...] = ()
+    manual_dir: epath.PathLike | None,
+    downloaded: tuple[epath.PathLike, ...] = (),
+    strict_official: bool = False,
 ) -> dict[str, SplitSource]:
     """Locates and parses every split's annotations, so that bad input fails before any write.
 
     The images come from the first of `manual_dir` and `downloaded` that has `images/`, the
-    annotations (and head boxes) from the first that has an annotation file.
+    annotations (and head boxes) from the first that has an annotation file. What is wrong in the
+    official .mat leaves the persons it concerns with unknown official values, with a warning per
+    kind of problem; with `strict_official`, it is an error.
     """
     roots = [epath.Path(r) for r in (manual_dir, *downloaded) if r is not None]
     if not roots:
@@ -165,18 +180,14 @@ def load_sources(
     images_dir = find_images_dir(images_root)
     annotation_root = next((r for r in roots if has_annotations(r)), roots[0])
     official_file = find_official_file(roots)
-    official = (
-        official_annotations.parse_official(official_file.read_bytes(), str(official_file))
-        if official_file
-        else None
-    )
+    official = _read_official(official_file, strict_official) if official_file else None
     sources = {}
     for split, path in find_annotation_files(annotation_root).items():
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as err:
             raise AnnotationError.at(str(path), None, f"not UTF-8 text ({err})") from None
-        persons = parse_annotations(text, str(path))
+        persons = parse_annotations(text, str(path), joints_optional=split == TEST_SPLIT)
         if not persons:
             raise AnnotationError.at(str(path), None, "holds no person entries")
         box_file = find_head_box_file(annotation_root, split)
@@ -196,3 +207,24 @@ def load_sources(
                 )
         sources[split] = SplitSource(split, path, images_dir, persons)
     return sources
+
+
+def _read_official(
+    path: epath.Path, strict: bool
+) -> tuple[official_annotations.OfficialPerson, ...]:
+    """The official .mat's persons; read leniently unless `strict` (see `parse_official`)."""
+    problems = None if strict else official_annotations.Problems()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        error = official_annotations.OfficialFormatError(
+            str(path), None, "", f"cannot be read ({err.strerror or err})"
+        )
+        if problems is None:
+            raise error from None
+        problems.add(error, "the whole file (every person)")
+        data = None
+    persons = () if data is None else official_annotations.parse_official(data, str(path), problems)
+    for line in problems.lines() if problems else ():
+        _LOG.warning("%s; those persons' is_visible, activity and head box stay unknown", line)
+    return persons

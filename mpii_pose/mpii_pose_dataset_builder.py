@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import time
 
 import tensorflow_datasets as tfds
@@ -35,7 +36,8 @@ class WriteReport:
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
-    """MPII Human Pose, one example per annotated person; splits `train` and `validation`.
+    """MPII Human Pose, one example per annotated person; splits `train`, `validation` and, with a
+    test file, `test`.
 
     An engine runs the shard plan: the one given (`engine=`: an engine or its name, as
     `tfds.builder('mpii_pose', engine='ray')`), else `$MPII_POSE_ENGINE`, else Beam when TFDS has
@@ -45,8 +47,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     before TFDS commits the build.
     """
 
-    VERSION = tfds.core.Version("1.1.0")
+    VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES = {
+        "2.0.0": "joints, center, scale and head_box are float64 (stored as bytes), exactly the "
+        "JSON's and the .mat's values, so that PCKh equals the official evaluation's "
+        "(breaking: they were float32). A test split (32 shards) when the annotations include "
+        "test.json or mpii_test.json: test persons without joints, for inference.",
         "1.1.0": "New features: head_box (x1, y1, x2, y2) for PCKh, from HRNet's gt_valid.mat "
         "or mmpose's mpii_gt_val.mat (validation) or the official .mat, else NaN; from the "
         "official .mat, is_visible (1 visible, 0 occluded, -1 unknown), activity, category, "
@@ -68,6 +74,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         (https://github.com/leoxiaobin/deep-high-resolution-net.pytorch#data-preparation), or
       - mmpose's `mpii_train.json` and `mpii_val.json`, from
         https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar
+      Optionally, for a `test` split: HRNet's `test.json` or mmpose's
+      `mpii_test.json` (test persons without joints).
       They may sit at the top of the manual directory or in `annot/`,
       `annotations/` or `mpii_human_pose_v1_u12_2/`; exactly one file per split.
     * For PCKh evaluation, the validation head boxes: HRNet's `gt_valid.mat`
@@ -89,9 +97,21 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         manual_dir/annot/gt_valid.mat
     """
 
-    def __init__(self, *, engine: Engine | str | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        engine: Engine | str | None = None,
+        strict_official: bool | None = None,
+        **kwargs,
+    ):
+        """`engine`: see the class; `strict_official`: a problem in the official .mat is an
+        error instead of a warning (default: $MPII_POSE_STRICT_OFFICIAL, else False)."""
         super().__init__(**kwargs)
         self.engine = choice.checked_name(engine) if isinstance(engine, str) else engine
+        if strict_official is None:
+            flag = os.environ.get(manual_dir.STRICT_OFFICIAL_ENV, "").strip().lower()
+            strict_official = flag in ("1", "true", "yes")
+        self.strict_official = strict_official
         self.last_write: WriteReport | None = None  # of the last build in this process
 
     def _log_download_bytes(self) -> None:
@@ -151,7 +171,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             self.name,
             mirror=downloads.mirror_from_env(),
         )
-        return manual_dir.load_sources(manual, tuple(downloaded))
+        return manual_dir.load_sources(manual, tuple(downloaded), self.strict_official)
 
     def _generate_examples(self, source: manual_dir.SplitSource):
         yield from examples.generate_examples(source)

@@ -16,6 +16,7 @@ class MpiiPoseTest(tfds.testing.DatasetBuilderTestCase):
     SPLITS = {
         "train": len(json.loads((_DUMMY / "train.json").read_text())),
         "validation": len(json.loads((_DUMMY / "valid.json").read_text())),
+        "test": len(json.loads((_DUMMY / "test.json").read_text())),
     }
 
 

@@ -6,15 +6,21 @@ The file is read in record form without `squeeze_me`, so every value is an array
 one point is a 1×1 struct array like any other (no bare struct), an absent value a 0×0 array.
 Positions in error messages (`annolist[12].annorect[1].annopoints.point[3]`) count from 0; the
 error's entry index is the image's position in `annolist`.
+
+The file only enriches examples (the JSON is their source), so it is read leniently unless asked
+to be strict: a person, an image or the whole file that is not the official layout is left out
+(its JSON persons keep unknown official values) and counted in `Problems`, one line per kind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import math
+import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,8 +39,47 @@ CENTER_TOLERANCE = 0.5  # pixels, per coordinate
 SCALE_TOLERANCE = 1e-3  # relative
 JOINT_TOLERANCE = 1.0  # pixels, per coordinate
 
-# MAT 5 files start with 116 bytes of text that scipy fills with the time of writing.
 _HEAD_BOX_FIELDS = ("x1", "y1", "x2", "y2")
+
+
+class OfficialFormatError(AnnotationError):
+    """A value of the official .mat that is not in the official layout, at `where`."""
+
+    def __init__(self, source: str, index: int | None, where: str, problem: str):
+        text = f"{where}: {problem}" if where else problem  # where '': the file as a whole
+        super().__init__(str(AnnotationError.at(source, index, text)), source, index)
+        self.where, self.problem = where or "the file's structure", problem
+
+    @property
+    def kind(self) -> str:
+        """The problem without its positions and values, e.g. `annolist[].annorect[].x2: expected
+        a number`: what problems of one kind have in common."""
+        where = re.sub(r"\[\d+\]", "[]", self.where)
+        problem = re.sub(r"-?\d+", "N", self.problem.split(", got")[0])
+        return f"{where}: {problem}"
+
+
+@dataclasses.dataclass
+class Problems:
+    """What a lenient read of the official .mat left out, per kind of problem: how many times it
+    was met, what it left out, and the first occurrence."""
+
+    counts: Counter = dataclasses.field(default_factory=Counter)
+    first: dict[str, OfficialFormatError] = dataclasses.field(default_factory=dict)
+    left_out: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def add(self, error: OfficialFormatError, left_out: str) -> None:
+        self.counts[error.kind] += 1
+        self.first.setdefault(error.kind, error)
+        self.left_out.setdefault(error.kind, left_out)
+
+    def lines(self) -> list[str]:
+        """One line per kind: count, what was left out, the first occurrence."""
+        return [
+            f"{count} × {self.left_out[kind]} left out of {self.first[kind].path}: "
+            f"{self.first[kind].problem} (first at {self.first[kind].where})"
+            for kind, count in self.counts.items()
+        ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,33 +125,49 @@ class OfficialPerson:
         return f"annolist[{self.image_index}].annorect[{self.rect_index}]"
 
 
-def parse_official(data: bytes, source: str) -> tuple[OfficialPerson, ...]:
-    """Every person of every image of an official `.mat`, in file order; `source` names it in errors.
+def parse_official(
+    data: bytes, source: str, problems: Problems | None = None
+) -> tuple[OfficialPerson, ...]:
+    """Every person of every image of an official `.mat`, in file order; `source` names it.
 
-    Missing or empty fields become None ('' and -1 for the activity); anything else that is not
-    the official layout raises AnnotationError with the position and what was expected.
+    Missing or empty fields become None ('' and -1 for the activity). Anything else that is not
+    the official layout raises OfficialFormatError with the position and what was expected;
+    given `problems`, the person, the image or (for the file's own structure) every person it
+    concerns is left out instead, and the problem counted there.
     """
+    try:
+        return _parse_official(data, source, problems)
+    except OfficialFormatError as err:
+        if problems is None:
+            raise
+        problems.add(err, "the whole file (every person)")
+        return ()
+
+
+def _parse_official(
+    data: bytes, source: str, problems: Problems | None
+) -> tuple[OfficialPerson, ...]:
     from scipy.io import loadmat
 
+    reader = _Reader(source, problems)
     try:
         mat = loadmat(io.BytesIO(data), squeeze_me=False, struct_as_record=True)
     except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
-        raise AnnotationError.at(source, None, f"not a MATLAB 5 .mat file ({err})") from None
+        raise reader.fail(None, "", f"not a MATLAB 5 .mat file ({err})") from None
     if "RELEASE" not in mat:
-        raise AnnotationError.at(
-            source,
+        raise reader.fail(
             None,
+            "",
             "no struct 'RELEASE' (the official mpii_human_pose_v1_u12_1.mat holds one); "
             f"found {', '.join(k for k in mat if not k.startswith('__')) or 'nothing'}",
         )
-    reader = _Reader(source)
     release = reader.one_struct(mat["RELEASE"], "RELEASE", None)
     names = ("annolist", "img_train", "single_person", "act")
     missing = [name for name in names if name not in release.dtype.names]
     if missing:
-        raise AnnotationError.at(
-            source,
+        raise reader.fail(
             None,
+            "",
             f"RELEASE has no field {', '.join(missing)}; the official layout has "
             f"{', '.join(names)}",
         )
@@ -116,12 +177,13 @@ def parse_official(data: bytes, source: str) -> tuple[OfficialPerson, ...]:
     single = reader.per_image(release["single_person"], "single_person", count)
     acts = reader.structs(release["act"], "RELEASE.act", None)
     if len(acts) != count:
-        raise AnnotationError.at(
-            source, None, f"RELEASE.act must hold one struct per image ({count}), got {len(acts)}"
+        raise reader.fail(
+            None, "RELEASE.act", f"must hold one struct per image ({count}), got {len(acts)}"
         )
     persons: list[OfficialPerson] = []
     for index, image in enumerate(annolist):
-        persons.extend(reader.image(image, index, train[index], single[index], acts[index]))
+        with reader.leaving_out("an image (all its persons)"):
+            persons.extend(reader.image(image, index, train[index], single[index], acts[index]))
     return tuple(persons)
 
 
@@ -209,11 +271,21 @@ def _joints_agree(person: Person, record: OfficialPerson) -> bool:
 class _Reader:
     """Reads the record-form arrays of one file; every error names `source` and the position."""
 
-    def __init__(self, source: str):
-        self.source = source
+    def __init__(self, source: str, problems: Problems | None = None):
+        self.source, self.problems = source, problems
 
-    def fail(self, index: int | None, where: str, problem: str) -> AnnotationError:
-        return AnnotationError.at(self.source, index, f"{where}: {problem}")
+    def fail(self, index: int | None, where: str, problem: str) -> OfficialFormatError:
+        return OfficialFormatError(self.source, index, where, problem)
+
+    @contextlib.contextmanager
+    def leaving_out(self, what: str) -> Iterator[None]:
+        """Reading strictly, nothing; leniently, a problem inside the block leaves `what` out."""
+        try:
+            yield
+        except OfficialFormatError as err:
+            if self.problems is None:
+                raise
+            self.problems.add(err, what)
 
     def structs(self, value: Any, where: str, index: int | None) -> list[np.void]:
         """The elements of a struct array, in MATLAB order; no field or an empty array: none."""
@@ -292,10 +364,12 @@ class _Reader:
             "category": self.text(_get(act, "cat_name"), f"{act_where}.cat_name", index),
             "activity_id": -1 if activity_id is None else activity_id,
         }
-        return [
-            self.person(rect, f"{where}.annorect[{r}]", index, r, r + 1 in separated, context)
-            for r, rect in enumerate(rects)
-        ]
+        persons = []
+        for r, rect in enumerate(rects):
+            with self.leaving_out("a person"):
+                at = f"{where}.annorect[{r}]"
+                persons.append(self.person(rect, at, index, r, r + 1 in separated, context))
+        return persons
 
     def single_person(self, value: np.ndarray, index: int, rects: int) -> set[int]:
         """The 1-based rect indices of RELEASE.single_person{index}."""

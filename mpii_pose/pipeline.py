@@ -188,7 +188,11 @@ def transform_example(
     `target_weight` (16,) and `transform` (2, 3). `training` augments with the stateless `seed`
     (shape [2] integers), so that the same seed gives the same example.
     """
-    center, scale = person_box(example["center"], example["scale"], config)
+    # The dataset's float64 values, in the float32 that TensorFlow's image ops work in.
+    center, scale, source_joints = (
+        tf.cast(example[name], tf.float32) for name in ("center", "scale", "joints")
+    )
+    center, scale = person_box(center, scale, config)
     rotation, flip = tf.constant(0.0), tf.constant(False)
     if training:
         if seed is None:
@@ -197,7 +201,7 @@ def transform_example(
         scale = scale * multiplier
     matrix = affine_matrix(center, scale, rotation, flip, config.image_size)
     crop = warp_image(decoded_image(example["image"]), matrix, config.image_size)
-    joints = apply_affine(matrix, example["joints"] - 1.0)
+    joints = apply_affine(matrix, source_joints - 1.0)
     order = tf.where(flip, FLIP_PERMUTATION, tf.range(NUM_JOINTS))
     joints, visibility = tf.gather(joints, order), tf.gather(example["visibility"], order)
     height, width = config.image_size

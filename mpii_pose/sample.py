@@ -203,17 +203,21 @@ def write_sample(
     validation_images: int = 6,
     seed: int = 0,
     not_official_every: int = 0,
+    test_images: int = 4,
 ) -> Path:
-    """Writes `images/`, `train.json`, `valid.json`, `gt_valid.mat` and the official .mat under
-    `out`; returns `out`. With `not_official_every=N`, every Nth person is left out of the
-    official .mat, as real MPII persons sometimes are; by default it holds every person."""
+    """Writes `images/`, `train.json`, `valid.json`, `gt_valid.mat`, `test.json` (entries without
+    joints, as HRNet's) and the official .mat under `out`; returns `out`. With
+    `not_official_every=N`, every Nth person is left out of the official .mat, as real MPII
+    persons sometimes are; by default it holds every person."""
     rng = random.Random(seed)
     images_dir = Path(out) / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
-    splits = {"train.json": train_images, "valid.json": validation_images}
+    splits = {"train.json": train_images, "valid.json": validation_images, "test.json": test_images}
     number = 0
-    figures: list[tuple[dict, list]] = []  # every person's JSON entry and true joints
+    figures: list[tuple[dict, list, bool]] = []  # every person's entry, true joints, in test
     for filename, count in splits.items():
+        if not count:
+            continue
         entries: list[dict] = []
         people: list[tuple[list, list]] = []
         for i in range(count):
@@ -222,10 +226,13 @@ def write_sample(
             # MPII has labelled joints outside the image, e.g. a head top at y = -0.77553.
             top = -0.77553 if filename == "valid.json" and i == 0 else None
             people += _image(rng, f"{seed:03d}{number:06d}.jpg", entries, images_dir, kind, top)
-        (Path(out) / filename).write_text(json.dumps(entries, indent=1) + "\n")
-        figures += [(entry, joints) for entry, (joints, _) in zip(entries, people, strict=True)]
+        test = filename == "test.json"
+        figures += [(e, joints, test) for e, (joints, _) in zip(entries, people, strict=True)]
         if filename == "valid.json":
             _write_ground_truth(Path(out) / "gt_valid.mat", people, entries)
+        if test:  # test persons: where and how large, no joints
+            entries = [{k: e[k] for k in ("image", "center", "scale")} for e in entries]
+        (Path(out) / filename).write_text(json.dumps(entries, indent=1) + "\n")
     official = Path(out) / OFFICIAL_PATH
     official.parent.mkdir(exist_ok=True)
     persons = _official_persons(figures, not_official_every)
@@ -233,31 +240,35 @@ def write_sample(
     return Path(out)
 
 
-def _official_persons(figures: list[tuple[dict, list]], left_out: int) -> list[OfficialPerson]:
+def _official_persons(
+    figures: list[tuple[dict, list, bool]], left_out: int
+) -> list[OfficialPerson]:
     """The persons as the official .mat holds them: joints, occlusion flags (some occluded, some
     left empty), head boxes and activities; with `left_out` N, every Nth person is not in it."""
     names: dict[str, int] = {}
     persons = []
-    for g, (entry, joints) in enumerate(figures):
+    for g, (entry, joints, test) in enumerate(figures):
         image = names.setdefault(entry["image"], len(names))
         if left_out and g % left_out == left_out - 1:
             continue
         labelled = entry["joints_vis"]
         category, activity, activity_id = _ACTIVITIES[image % len(_ACTIVITIES)]
+        # The official .mat holds only objpos and scale of test persons.
         persons.append(
             OfficialPerson(
                 image=entry["image"],
                 image_index=image,
                 rect_index=0,  # the writer numbers an image's persons itself
-                is_train=True,
+                is_train=not test,
                 joints=tuple(
-                    tuple(p) if v else None for p, v in zip(entry["joints"], labelled, strict=True)
+                    tuple(p) if v and not test else None
+                    for p, v in zip(entry["joints"], labelled, strict=True)
                 ),
                 is_visible=tuple(
-                    None if not v or j == g % NUM_JOINTS else (g + j) % 4 != 0
+                    None if test or not v or j == g % NUM_JOINTS else (g + j) % 4 != 0
                     for j, v in enumerate(labelled)
                 ),
-                head_box=tuple(head_box(joints)),
+                head_box=None if test else tuple(head_box(joints)),
                 objpos=tuple(entry["center"]),
                 scale=entry["scale"],
                 single_person=False,
@@ -276,9 +287,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--train_images", type=int, default=16)
     parser.add_argument("--validation_images", type=int, default=6)
+    parser.add_argument("--test_images", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    write_sample(args.out, args.train_images, args.validation_images, args.seed)
+    write_sample(
+        args.out,
+        args.train_images,
+        args.validation_images,
+        args.seed,
+        test_images=args.test_images,
+    )
 
 
 if __name__ == "__main__":

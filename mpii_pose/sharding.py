@@ -1,4 +1,5 @@
-"""How many shards a split gets: 64 for train and 8 for validation, never more than its examples."""
+"""How many shards a split gets: 64 for train, 8 for validation and 32 for test, never more than
+its examples."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import dataclasses
 
 from tensorflow_datasets.core.utils import shard_utils
 
-SHARDS_PER_SPLIT: dict[str, int] = {"train": 64, "validation": 8}
+SHARDS_PER_SPLIT: dict[str, int] = {"train": 64, "validation": 8, "test": 32}
 
 
 def shard_count(split: str, num_examples: int, requested: int | None = None) -> int:

@@ -128,3 +128,30 @@ def test_errors_survive_pickling_for_worker_processes():
     again = pickle.loads(pickle.dumps(err))
     assert str(again) == str(err) == "/m/train.json, entry 4: bad"
     assert (again.path, again.index) == (SOURCE, 4)
+
+
+def test_a_test_file_entry_may_leave_out_joints():
+    test = {"image": "a.jpg", "center": [12.5, 3.0], "scale": 1.25}
+    person, labelled_too = parse_annotations(
+        json.dumps([test, entry(image="b.jpg")]), "/m/test.json", joints_optional=True
+    )
+    assert person.joints == ((-1.0, -1.0),) * 16 and person.labelled == (False,) * 16
+    assert (person.center, person.scale) == ((12.5, 3.0), 1.25)
+    assert labelled_too.labelled == (True,) * 16  # a test entry with joints keeps them
+
+
+@pytest.mark.parametrize(
+    "drop, optional, expected",
+    [
+        (("joints", "joints_vis"), False, "missing key(s) 'joints', 'joints_vis'; every entry"),
+        (("joints_vis",), True, "missing key(s) 'joints_vis'; every entry needs"),
+        (("center",), True, "missing key(s) 'center'; every entry needs"),
+    ],
+)
+def test_only_a_test_file_entry_may_leave_out_both_joint_keys(drop, optional, expected):
+    bad = {k: v for k, v in entry().items() if k not in drop}
+    with pytest.raises(AnnotationError) as caught:
+        parse_annotations(json.dumps([entry(), bad]), SOURCE, joints_optional=optional)
+    assert str(caught.value).startswith(f"{SOURCE}, entry 1: {expected}")
+    note = "only a test file's entries may leave out both joints and joints_vis"
+    assert (note in str(caught.value)) == ("center" not in drop)

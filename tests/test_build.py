@@ -26,15 +26,18 @@ def built(tmp_path_factory):
     return manual, build(manual, root / "data")
 
 
-def test_splits_have_64_and_8_shards_with_tfds_boundaries(built):
+def test_splits_have_64_8_and_32_shards_with_tfds_boundaries(built):
     manual, builder = built
-    for split, annotations, shards in (
+    assert list(builder.info.splits) == ["train", "validation", "test"]
+    for split, annotations, most in (
         ("train", "train.json", 64),
         ("validation", "valid.json", 8),
+        ("test", "test.json", 32),
     ):
         n = len(read_json(manual / annotations))
         info = builder.info.splits[split]
-        assert n > shards
+        shards = min(n, most)  # the sample's test split is smaller than 32
+        assert n > shards or split == "test"
         assert info.num_examples == n and info.num_shards == shards
         bounds = shard_utils.get_shard_boundaries(n, shards)
         assert info.shard_lengths == list(np.diff([0, *bounds]))
@@ -43,7 +46,8 @@ def test_splits_have_64_and_8_shards_with_tfds_boundaries(built):
 
 
 @pytest.mark.parametrize(
-    "split, annotations", [("train", "train.json"), ("validation", "valid.json")]
+    "split, annotations",
+    [("train", "train.json"), ("validation", "valid.json"), ("test", "test.json")],
 )
 def test_every_example_matches_its_json_entry_and_image(built, split, annotations):
     manual, builder = built
@@ -58,19 +62,17 @@ def test_every_example_matches_its_json_entry_and_image(built, split, annotation
     for ex in tfds.as_numpy(ds):
         index = int(ex["annotation_index"])
         seen.add(index)
-        entry = entries[index]
+        entry = {"joints": [[-1.0, -1.0]] * 16, "joints_vis": [0] * 16} | entries[index]
         assert ex["filename"].decode() == entry["image"]
-        np.testing.assert_array_equal(ex["joints"], np.asarray(entry["joints"], np.float32))
+        assert ex["joints"].dtype == ex["center"].dtype == ex["head_box"].dtype == np.float64
+        assert ex["joints"].tolist() == entry["joints"]  # exactly the JSON's values
         np.testing.assert_array_equal(ex["visibility"], np.asarray(entry["joints_vis"], bool))
-        np.testing.assert_array_equal(ex["center"], np.asarray(entry["center"], np.float32))
-        assert ex["scale"] == np.float32(entry["scale"])
+        assert ex["center"].tolist() == entry["center"] and ex["scale"] == entry["scale"]
         record = official.get((entry["image"], tuple(entry["center"])))
         if split == "validation":  # from the sample's gt_valid.mat
-            np.testing.assert_array_equal(
-                ex["head_box"], truth.head_boxes[index].astype(np.float32)
-            )
-        elif record is not None:  # from the official .mat
-            np.testing.assert_array_equal(ex["head_box"], np.float32(record.head_box))
+            assert ex["head_box"].tolist() == truth.head_boxes[index].tolist()
+        elif record is not None and record.head_box is not None:  # from the official .mat
+            assert ex["head_box"].tolist() == list(record.head_box)
         else:
             assert np.isnan(ex["head_box"]).all()
         if record is None:  # left out of the official .mat: unknown
@@ -172,3 +174,14 @@ def test_annotation_pointing_outside_is_refused_before_any_image_is_read(manual_
     ):
         build(manual_dir, tmp_path / "data")
     assert leftovers(tmp_path / "data") == []
+
+
+def test_the_test_split_comes_with_a_test_file_under_either_name(manual_dir, tmp_path):
+    test_file = manual_dir / "test.json"
+    entries = read_json(test_file)
+    test_file.rename(manual_dir / "mpii_test.json")  # mmpose's name
+    builder = build(manual_dir, tmp_path / "mmpose", max_examples_per_split=3)
+    assert builder.info.splits["test"].num_examples == min(3, len(entries))
+    (manual_dir / "mpii_test.json").unlink()
+    builder = build(manual_dir, tmp_path / "none", max_examples_per_split=3)
+    assert list(builder.info.splits) == ["train", "validation"]

@@ -53,8 +53,9 @@ def test_every_entry_point_builds_the_same_bytes_run_after_run(tmp_path):
     )
     checked([BIN / "tfds", "build", *manual, "--data_dir", tmp_path / "d"], cwd=REPO / "mpii_pose")
     reference = digests(tmp_path / "a")
-    train, validation = (len(read_json(SAMPLE_DIR / f)) for f in ("train.json", "valid.json"))
-    assert len(reference) == 2 + min(64, train) + min(8, validation)  # + dataset_info, features
+    files = {"train.json": 64, "valid.json": 8, "test.json": 32}  # and their most shards
+    shards = sum(min(most, len(read_json(SAMPLE_DIR / f))) for f, most in files.items())
+    assert len(reference) == 2 + shards  # + dataset_info, features
     for other in "bcd":
         assert digests(tmp_path / other) == reference, other
     assert "train" in first.stdout and f"{tmp_path / 'a'}" in first.stdout

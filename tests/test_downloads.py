@@ -48,6 +48,7 @@ def official_archives(sample: Path) -> dict[str, bytes]:
     annotations = {
         "annotations/mpii_train.json": (sample / "train.json").read_bytes(),
         "annotations/mpii_val.json": (sample / "valid.json").read_bytes(),
+        "annotations/mpii_test.json": (sample / "test.json").read_bytes(),
         "annotations/mpii_gt_val.mat": (sample / "gt_valid.mat").read_bytes(),
     }
     official = io.BytesIO()

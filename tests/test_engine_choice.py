@@ -12,7 +12,8 @@ from mpii_pose.engines import choice
 from mpii_pose.engines.beam_engine import BeamEngine
 from mpii_pose.engines.local import LocalEngine
 from mpii_pose.engines.ray_engine import RayEngine
-from tests.conftest import BIN, ENV, checked, digests
+from mpii_pose.sample import SAMPLE_DIR
+from tests.conftest import BIN, ENV, checked, digests, read_json
 
 LARGE = choice.RAY_MIN_EXAMPLES
 
@@ -100,7 +101,12 @@ def test_tfds_load_builds_through_the_engines(shard_data, reference, tmp_path, c
         download_and_prepare_kwargs={"download_config": config},
     )
     assert digests(tmp_path) == reference
-    assert "Writing the shards with engine local (automatic: 88 examples on " in caplog.text
+    examples = sum(
+        len(read_json(shard_data / f)) for f in ("train.json", "valid.json", "test.json")
+    )
+    assert (
+        f"Writing the shards with engine local (automatic: {examples} examples on " in caplog.text
+    )
 
 
 def test_tfds_build_uses_the_engine_the_environment_names(shard_data, reference, tmp_path):
@@ -113,7 +119,10 @@ def test_tfds_build_uses_the_engine_the_environment_names(shard_data, reference,
 
 def test_the_cli_summary_says_which_engine_ran_and_why(tmp_path):
     result = checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path])
-    assert "(engine: local; automatic: 47 examples on " in result.stdout
+    examples = sum(
+        len(read_json(SAMPLE_DIR / f)) for f in ("train.json", "valid.json", "test.json")
+    )
+    assert f"(engine: local; automatic: {examples} examples on " in result.stdout
     env = {**ENV, "MPII_POSE_ENGINE": "tfds"}
     result = checked(
         [BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path / "b"], env=env

@@ -119,7 +119,7 @@ class ShortWriteEngine(LocalEngine):
     [
         (
             DroppingEngine(),
-            r"split validation: shard .*validation.tfrecord-00007-of-00008 was not written",
+            r"split test: shard .*test.tfrecord-00007-of-00008 was not written",
         ),
         (
             ShortWriteEngine(),

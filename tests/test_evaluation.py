@@ -14,9 +14,10 @@ from mpii_pose.evaluation import (
     head_sizes,
     pckh,
 )
+from mpii_pose.head_boxes import ground_truth_mat, parse_ground_truth
 from mpii_pose.sample import OFFICIAL_PATH
 from mpii_pose.skeleton import JOINT_NAMES
-from tests.conftest import build, checked, read_json
+from tests.conftest import build, checked, read_json, write_json
 
 PELVIS, THORAX = JOINT_NAMES.index("pelvis"), JOINT_NAMES.index("thorax")
 HEAD_BOX = (101.0, 51.0, 131.0, 91.0)  # 30 x 40: diagonal 50, head size 30
@@ -268,3 +269,56 @@ def test_a_built_validation_split_evaluates_and_train_has_no_head_boxes(manual_d
 def test_evaluation_and_drawing_import_no_tensorflow():
     code = "import sys, mpii_pose.evaluation, mpii_pose.drawing; print('tensorflow' in sys.modules)"
     assert checked([sys.executable, "-c", code]).stdout.split() == ["False"]
+
+
+def test_pckh_through_a_build_equals_the_float64_evaluation_of_the_source_at_a_tie(
+    manual_dir, tmp_path
+):
+    """A prediction exactly 0.5 head sizes from a sub-pixel joint counts (`<=`, as HRNet and the
+    official MATLAB code compare); float32 storage of that joint would move it past the threshold.
+    """
+    entries = read_json(manual_dir / "valid.json")
+    mat = manual_dir / "gt_valid.mat"
+    truth = parse_ground_truth(mat.read_bytes(), str(mat))
+    # The first person's head: 30 x 40 px, head size 30, so that 0.5 head sizes is 15 px.
+    x1, y1 = truth.head_boxes[0, :2]
+    truth.head_boxes[0] = (x1, y1, x1 + 30, y1 + 40)
+    mat.write_bytes(ground_truth_mat(truth.head_boxes, truth.joints, ~truth.missing))
+    size = head_sizes(truth.head_boxes[:1])[0]
+    joint = entries[0]["joints_vis"].index(1)
+    x0, y = entries[0]["joints"][joint]
+
+    def correct(gt: np.ndarray, prediction: np.ndarray) -> bool:
+        """Whether `prediction` of the joint counts, as `pckh` decides."""
+        gts, predictions = np.zeros((2, 1, 16, 2))
+        gts[0, joint], predictions[0, joint] = gt, prediction
+        labelled = np.arange(16)[None] == joint
+        return pckh(predictions, gts, labelled, truth.head_boxes[:1]).correct[joint] == 1
+
+    tie = None
+    for k in range(1, 10_000):  # sub-pixel x within 1 px of the .mat's joint
+        gt = np.array([np.floor(x0) + k / 10_000, y])
+        prediction = gt + [0.5 * size, 0.0]
+        at_threshold = np.linalg.norm(prediction - gt) / size == 0.5
+        if at_threshold and correct(gt, prediction) and not correct(np.float32(gt), prediction):
+            tie = (gt, prediction)
+            break
+    assert tie is not None, "no float32 tie found"
+    entries[0]["joints"][joint] = list(tie[0])
+    write_json(manual_dir / "valid.json", entries)
+    builder = build(manual_dir, tmp_path)
+
+    source = np.array([e["joints"] for e in entries], np.float64)
+    labelled = np.array([e["joints_vis"] for e in entries], bool)
+    predictions = source.copy()
+    predictions[0, joint] = tie[1]
+    accumulator = PCKhAccumulator()
+    split = builder.as_dataset(split="validation", batch_size=4, decoders={"image": tfds.decode.SkipDecoding()})  # fmt: skip
+    for batch in tfds.as_numpy(split):
+        guesses = predictions[batch["annotation_index"]]
+        accumulator.update(guesses, batch["joints"], batch["visibility"], batch["head_box"])
+    expected = pckh(predictions, source, labelled, truth.head_boxes)
+    assert accumulator.result() == expected
+    assert expected.correct == expected.labelled  # the tie counts
+    as_float32 = pckh(predictions, source.astype(np.float32), labelled, truth.head_boxes)
+    assert as_float32 != expected  # what float32 storage gave

@@ -30,7 +30,7 @@ def test_layouts_users_keep(manual_dir, train, validation):
     move(manual_dir, "train.json", train)
     move(manual_dir, "valid.json", validation)
     sources = load_sources(manual_dir)
-    assert list(sources) == ["train", "validation"]
+    assert list(sources) == ["train", "validation", "test"]  # test.json stays at the top
     assert sources["train"].annotation_file == manual_dir / train
     assert sources["validation"].annotation_file == manual_dir / validation
     assert sources["train"].images_dir == manual_dir / "images"
@@ -77,7 +77,10 @@ def test_the_official_mat_adds_its_fields_and_unmatched_persons_are_reported(man
     known = [p for p in persons if p.is_visible is not None]
     assert 0 < len(known) < len(persons)
     assert {0, 1, -1} <= {v for p in known for v in p.is_visible}
-    assert all(p.head_box is not None for p in known)
+    labelled = [p for s in ("train", "validation") for p in sources[s].persons]
+    assert all(p.head_box is not None for p in labelled if p.is_visible is not None)
+    test = [p for p in sources["test"].persons if p.is_visible is not None]
+    assert test and all(p.is_visible == (-1,) * 16 and p.head_box is None for p in test)
     unknown = sum(p.is_visible is None for p in sources["train"].persons)
     assert f"{unknown} of {len(sources['train'].persons)} persons of" in caplog.text
     assert all(p.activity == "" and p.activity_id == -1 for p in persons if p.is_visible is None)
@@ -93,7 +96,9 @@ def test_the_official_mat_is_found_at_the_top_too_and_is_optional(manual_dir):
     (manual_dir / OFFICIAL_FILE).unlink()
     official.write_bytes(b"not a mat file")
     with pytest.raises(AnnotationError, match=rf"{OFFICIAL_FILE}: not a MATLAB"):
-        load_sources(manual_dir)
+        load_sources(manual_dir, strict_official=True)
+    persons = [p for s in load_sources(manual_dir).values() for p in s.persons]
+    assert all(p.is_visible is None and p.activity == "" for p in persons)  # read, not used
     official.unlink()
     persons = [p for s in load_sources(manual_dir).values() for p in s.persons]
     assert all(p.is_visible is None and p.activity == "" for p in persons)

@@ -307,68 +307,69 @@ def with_point(**point) -> list[dict]:
 POINT = "annolist[1].annorect[1].annopoints.point[3]"
 
 
-@pytest.mark.parametrize(
-    "images, index, expected",
-    [
-        (with_point(is_visible="x"), 1, f"{POINT}: is_visible must be 0, 1 or empty, got 'x'"),
-        (with_point(is_visible=2), 1, f"{POINT}: is_visible must be 0, 1 or empty, got 2.0"),
-        (with_point(id=16), 1, f"{POINT}.id: expected a joint id from 0 to 15, got 16"),
-        (with_point(id=-1), 1, f"{POINT}.id: expected a joint id from 0 to 15, got -1"),
-        (with_point(id=None), 1, f"{POINT}.id: expected a joint id from 0 to 15, got nothing"),
-        (with_point(id=2.5), 1, f"{POINT}.id: expected a whole number, got 2.5"),
-        (with_point(id=2), 1, f"{POINT}.id: joint id 2 appears twice"),
-        (with_point(x=math.nan), 1, f"{POINT}.x: expected a finite number, got nan"),
-        (with_point(y=-math.inf), 1, f"{POINT}.y: expected a finite number, got -inf"),
-        (with_point(y=None), 1, f"{POINT}: expected numbers x and y"),
-        (with_point(x="12"), 1, f"{POINT}.x: expected a number, got '12'"),
-        (
-            [{"name": "a.jpg"}, {"name": None}],
-            1,
-            "annolist[1].image.name: expected the image's file name, got ''",
-        ),
-        (
-            [{"name": "../a.jpg"}],
-            0,
-            "annolist[0].image.name: expected the image's file name, got '../a.jpg'",
-        ),
-        (
-            [{"name": "a.jpg", "annorect": [rect(x2=None)]}],
-            0,
-            "annolist[0].annorect[0]: a head box needs all of x1, y1, x2, y2 or none, "
-            "got only x1, y1, y2",
-        ),
-        (
-            [{"name": "a.jpg", "annorect": [rect(scale=0.0)]}],
-            0,
-            "annolist[0].annorect[0].scale: expected a positive number, got 0.0",
-        ),
-        (
-            [{"name": "a.jpg", "annorect": [rect(objpos={"x": 1.0})]}],
-            0,
-            "annolist[0].annorect[0].objpos: expected both x and y or neither",
-        ),
-        (
-            [{"name": "a.jpg", "annorect": [rect(annopoints={"points": []})]}],
-            0,
-            "annolist[0].annorect[0].annopoints: expected a struct with a field 'point'",
-        ),
-        (
-            [{"name": "a.jpg", "annorect": [rect()]}, {"name": "b.jpg", "single_person": [1]}],
-            1,
-            "RELEASE.single_person[1]: expected none (no persons), got 1.0",
-        ),
-        (
-            [{"name": "a.jpg", "is_train": 2}],
-            0,
-            "RELEASE.img_train[0]: expected 0 or 1, got 2.0",
-        ),
-        (
-            [{"name": "a.jpg", "act": {"act_id": 1.5}}],
-            0,
-            "RELEASE.act[0].act_id: expected a whole number, got 1.5",
-        ),
-    ],
-)
+# Values not in the official layout: (images, the entry at fault, the message after it).
+MALFORMED = [
+    (with_point(is_visible="x"), 1, f"{POINT}: is_visible must be 0, 1 or empty, got 'x'"),
+    (with_point(is_visible=2), 1, f"{POINT}: is_visible must be 0, 1 or empty, got 2.0"),
+    (with_point(id=16), 1, f"{POINT}.id: expected a joint id from 0 to 15, got 16"),
+    (with_point(id=-1), 1, f"{POINT}.id: expected a joint id from 0 to 15, got -1"),
+    (with_point(id=None), 1, f"{POINT}.id: expected a joint id from 0 to 15, got nothing"),
+    (with_point(id=2.5), 1, f"{POINT}.id: expected a whole number, got 2.5"),
+    (with_point(id=2), 1, f"{POINT}.id: joint id 2 appears twice"),
+    (with_point(x=math.nan), 1, f"{POINT}.x: expected a finite number, got nan"),
+    (with_point(y=-math.inf), 1, f"{POINT}.y: expected a finite number, got -inf"),
+    (with_point(y=None), 1, f"{POINT}: expected numbers x and y"),
+    (with_point(x="12"), 1, f"{POINT}.x: expected a number, got '12'"),
+    (
+        [{"name": "a.jpg"}, {"name": None}],
+        1,
+        "annolist[1].image.name: expected the image's file name, got ''",
+    ),
+    (
+        [{"name": "../a.jpg"}],
+        0,
+        "annolist[0].image.name: expected the image's file name, got '../a.jpg'",
+    ),
+    (
+        [{"name": "a.jpg", "annorect": [rect(x2=None)]}],
+        0,
+        "annolist[0].annorect[0]: a head box needs all of x1, y1, x2, y2 or none, "
+        "got only x1, y1, y2",
+    ),
+    (
+        [{"name": "a.jpg", "annorect": [rect(scale=0.0)]}],
+        0,
+        "annolist[0].annorect[0].scale: expected a positive number, got 0.0",
+    ),
+    (
+        [{"name": "a.jpg", "annorect": [rect(objpos={"x": 1.0})]}],
+        0,
+        "annolist[0].annorect[0].objpos: expected both x and y or neither",
+    ),
+    (
+        [{"name": "a.jpg", "annorect": [rect(annopoints={"points": []})]}],
+        0,
+        "annolist[0].annorect[0].annopoints: expected a struct with a field 'point'",
+    ),
+    (
+        [{"name": "a.jpg", "annorect": [rect()]}, {"name": "b.jpg", "single_person": [1]}],
+        1,
+        "RELEASE.single_person[1]: expected none (no persons), got 1.0",
+    ),
+    (
+        [{"name": "a.jpg", "is_train": 2}],
+        0,
+        "RELEASE.img_train[0]: expected 0 or 1, got 2.0",
+    ),
+    (
+        [{"name": "a.jpg", "act": {"act_id": 1.5}}],
+        0,
+        "RELEASE.act[0].act_id: expected a whole number, got 1.5",
+    ),
+]
+
+
+@pytest.mark.parametrize("images, index, expected", MALFORMED)
 def test_a_malformed_value_is_named_with_its_position(images, index, expected):
     with pytest.raises(AnnotationError) as caught:
         parse(images)

@@ -312,7 +312,7 @@ def test_input_pipeline_batches_with_the_right_shapes_and_types(builder):
         "joints": ((4, NUM_JOINTS, 2), np.float32),
         "visibility": ((4, NUM_JOINTS), np.bool_),
         "transform": ((4, 2, 3), np.float32),
-        "center": ((4, 2), np.float32),
+        "center": ((4, 2), np.float64),  # passed through as stored
         "annotation_index": ((4,), np.int64),
     }
     assert {k: (batch[k].shape, batch[k].dtype) for k in want} == want

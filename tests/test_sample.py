@@ -12,10 +12,10 @@ from tests.conftest import BIN, checked, read_json
 
 
 def test_generator_is_deterministic(tmp_path):
-    a = write_sample(tmp_path / "a", train_images=5, validation_images=2, seed=11)
-    b = write_sample(tmp_path / "b", train_images=5, validation_images=2, seed=11)
+    a = write_sample(tmp_path / "a", train_images=5, validation_images=2, seed=11, test_images=2)
+    b = write_sample(tmp_path / "b", train_images=5, validation_images=2, seed=11, test_images=2)
     names = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    assert len(names) == 4 + 7  # train.json, valid.json, gt_valid.mat, the official .mat, images
+    assert len(names) == 5 + 9  # 3 JSON files, gt_valid.mat, the official .mat, 9 images
     match, mismatch, errors = filecmp.cmpfiles(a, b, [str(n) for n in names], shallow=False)
     assert (mismatch, errors) == ([], [])
 
