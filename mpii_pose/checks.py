@@ -6,7 +6,7 @@ decoding); other formats through TFDS's file adapter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from etils import epath
 from tensorflow_datasets.core import file_adapters
@@ -30,10 +30,13 @@ def verify_split(
     shard_lengths: Sequence[int],
     expected: int,
     file_format: file_adapters.FileFormat,
+    receipts: Mapping[str, int] | None = None,
 ) -> int | None:
     """Checks that the split's shard files hold `shard_lengths` records, `expected` in all.
 
-    Returns the bytes of all records (TFDS's `numBytes`), or None where the format hides them.
+    Returns the bytes of all records (TFDS's `numBytes`), or None where the format hides them
+    and no `receipts` (record bytes by shard file name, from the writers) tell them; a shard
+    without its receipt then was not finished.
     """
     if sum(shard_lengths) != expected:
         raise IncompleteBuildError(
@@ -51,5 +54,9 @@ def verify_split(
             raise IncompleteBuildError(
                 f"split {split}: shard {path} holds {found} examples, {length} expected"
             )
+        if size is None and receipts is not None:
+            if path.name not in receipts:
+                raise IncompleteBuildError(f"split {split}: shard {path} was not finished")
+            size = receipts[path.name]
         total = None if size is None or total is None else total + size
     return total

@@ -120,8 +120,8 @@ def _parser() -> argparse.ArgumentParser:
         "--file_format",
         choices=("tfrecord", "array_record"),
         default="tfrecord",
-        help="shard file format; array_record (with --engine tfds) also gives random access "
-        "through tfds.data_source (default: %(default)s)",
+        help="shard file format; array_record gives random access without TensorFlow through "
+        "tfds.data_source (default: %(default)s)",
     )
     build.add_argument(
         "--max_examples_per_split",

@@ -15,14 +15,17 @@ from tensorflow_datasets.core import splits as splits_lib
 from tensorflow_datasets.core import utils as tfds_utils
 from tensorflow_datasets.core.download import checksums as checksums_lib
 
-from mpii_pose import checks, downloads, examples, leftovers, manual_dir, planning
+from mpii_pose import array_records, checks, downloads, examples, leftovers, manual_dir, planning
 from mpii_pose.engines import Engine, choice
 from mpii_pose.example_writer import DeterministicExampleWriter
 from mpii_pose.features import feature_spec
 from mpii_pose.sharding import SplitShardConfig
 
 _HOMEPAGE = "http://human-pose.mpi-inf.mpg.de/"
-_CONVERTED_DIR = "converted_images.tmp"  # in the build's temporary folder, removed before commit
+# In the build's temporary folder, removed before commit: converted images the workers share,
+# and the array_record writers' receipts (each shard's record bytes).
+_CONVERTED_DIR = "converted_images.tmp"
+_RECEIPTS_DIR = "record_bytes.tmp"
 _LOG = logging.getLogger(__name__)
 
 
@@ -255,8 +258,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """Runs every shard write with the engine, then counts each shard file against the plan;
         returns the splits and the seconds the writes took."""
         templates = {plan.split: self._get_filename_template(plan.split) for plan in plans}
-        # Converted images are shared by the build's workers here; it goes before the commit.
-        converted_dir = epath.Path(self.data_dir) / _CONVERTED_DIR
+        converted_dir, receipts_dir = (
+            epath.Path(self.data_dir) / name for name in (_CONVERTED_DIR, _RECEIPTS_DIR)
+        )
         tasks = [
             task
             for plan in plans
@@ -264,6 +268,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 plan,
                 [str(p) for p in templates[plan.split].sharded_filepaths(len(plan.shard_lengths))],
                 str(converted_dir),
+                self.info.file_format.value,
+                str(receipts_dir),
             )
         ]
         total = sum(len(plan.persons) for plan in plans)
@@ -273,9 +279,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             start = time.perf_counter()
             try:
                 engine.run(tasks, progress)
+                receipts = array_records.read_receipts(receipts_dir)
             finally:
-                if converted_dir.exists():
-                    converted_dir.rmtree()
+                for scratch in (converted_dir, receipts_dir):
+                    if scratch.exists():
+                        scratch.rmtree()
             seconds = time.perf_counter() - start
         split_infos = []
         for plan in plans:
@@ -286,6 +294,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 plan.shard_lengths,
                 len(plan.persons),
                 self.info.file_format,
+                receipts if self.info.file_format.value == array_records.FORMAT else None,
             )
             split_infos.append(
                 splits_lib.SplitInfo(

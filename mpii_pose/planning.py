@@ -30,6 +30,8 @@ class ShardTask:
     annotation_file: str
     persons: tuple[Person, ...]  # in the order they are written
     converted_dir: str | None = None  # where converted images are shared (see load_image)
+    file_format: str = "tfrecord"  # or "array_record"
+    receipts_dir: str | None = None  # array_record: where the writer leaves each shard's bytes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,13 +68,27 @@ def plan_split(
 
 
 def shard_tasks(
-    plan: SplitPlan, paths: list[str], converted_dir: str | None = None
+    plan: SplitPlan,
+    paths: list[str],
+    converted_dir: str | None = None,
+    file_format: str = "tfrecord",
+    receipts_dir: str | None = None,
 ) -> list[ShardTask]:
-    """One task per shard of `plan`, writing shard i to `paths[i]`, sharing converted images in
-    `converted_dir`."""
+    """One task per shard of `plan`, writing shard i to `paths[i]` in `file_format`, sharing
+    converted images in `converted_dir` (array_record: receipts in `receipts_dir`)."""
     source = plan.source
     images_dir, annotation_file = str(source.images_dir), str(source.annotation_file)
     return [
-        ShardTask(plan.split, i, path, images_dir, annotation_file, persons, converted_dir)
+        ShardTask(
+            plan.split,
+            i,
+            path,
+            images_dir,
+            annotation_file,
+            persons,
+            converted_dir,
+            file_format,
+            receipts_dir,
+        )
         for i, (path, persons) in enumerate(zip(paths, plan.shards(), strict=True))
     ]

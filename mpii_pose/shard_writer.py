@@ -3,7 +3,8 @@
 Each person's image is read once and normalised (an image that needs converting is converted once
 per build, shared through the task's `converted_dir`); the `tf.train.Example` around it is encoded
 directly from the feature spec (byte for byte TFDS's serializer, deterministic) without copying
-the image's bytes, and framed as a TFRecord record.
+the image's bytes, and framed as a TFRecord record (or written to an ArrayRecord file, as TFDS
+writes one).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
-from mpii_pose import tfrecord
+from mpii_pose import array_records, tfrecord
 from mpii_pose.example_encoder import ExampleEncoder
 from mpii_pose.examples import load_image, to_example
 from mpii_pose.features import feature_spec
@@ -32,6 +33,10 @@ def shard_records(task: ShardTask) -> Iterator[tuple[bytes | memoryview, ...]]:
 
 
 def write_shard(task: ShardTask) -> int:
-    """Writes the shard file of `task`; returns the number of examples written."""
-    tfrecord.write_records(task.path, shard_records(task))
+    """Writes the shard file of `task` in its format; returns the number of examples written."""
+    if task.file_format == array_records.FORMAT:
+        num_bytes = array_records.write_records(task.path, shard_records(task))
+        array_records.save_receipt(task.receipts_dir, task.path, num_bytes)
+    else:
+        tfrecord.write_records(task.path, shard_records(task))
     return len(task.persons)

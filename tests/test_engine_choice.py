@@ -81,14 +81,15 @@ def test_beam_options_from_tfds_run_the_beam_engine_with_them():
     assert choose(environ={"MPII_POSE_ENGINE": "tfds"}, beam_options=options).engine is None
 
 
-def test_other_formats_go_to_tfds_writer_unless_an_engine_is_asked_for():
-    chosen = choose(examples=LARGE, cpus=8, file_format="array_record")
+def test_formats_the_engines_do_not_write_go_to_tfds_writer_unless_an_engine_is_asked_for():
+    assert choose(examples=LARGE, cpus=8, file_format="array_record").name == "ray"
+    chosen = choose(examples=LARGE, cpus=8, file_format="parquet")
     assert chosen.engine is None
-    assert "array_record shards are written by TFDS's writer" in chosen.reason
-    with pytest.raises(choice.EngineChoiceError, match=r"the ray engine \(MPII_POSE_ENGINE=ray\) writes tfrecord"):  # fmt: skip
-        choose(environ={"MPII_POSE_ENGINE": "ray"}, file_format="array_record")
+    assert "parquet shards are written by TFDS's writer" in chosen.reason
+    with pytest.raises(choice.EngineChoiceError, match=r"the ray engine \(MPII_POSE_ENGINE=ray\) writes tfrecord and array_record"):  # fmt: skip
+        choose(environ={"MPII_POSE_ENGINE": "ray"}, file_format="parquet")
     with pytest.raises(choice.EngineChoiceError, match="MPII_POSE_ENGINE=tfds"):
-        choice.check_format("local", "array_record", environ={})
+        choice.check_format("local", "parquet", environ={})
 
 
 def test_tfds_load_builds_through_the_engines(shard_data, reference, tmp_path, caplog):

@@ -136,10 +136,10 @@ def test_lost_or_short_writes_are_detected(engine, message, shard_data, tmp_path
 
 def test_engines_refuse_formats_they_do_not_write(shard_data, tmp_path):
     builder = mpii_pose.Builder(
-        data_dir=str(tmp_path), engine=make_engine("local"), file_format="array_record"
+        data_dir=str(tmp_path), engine=make_engine("local"), file_format="parquet"
     )
     with pytest.raises(
-        MpiiPoseError, match=r"the local engine \(requested\) writes tfrecord shards"
+        MpiiPoseError, match=r"the local engine \(requested\) writes tfrecord and array_record"
     ):
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=str(shard_data))

@@ -22,6 +22,8 @@ WRITERS: tuple[str, ...] = (*ENGINES, TFDS_WRITER)
 # engine finishes first (benchmarks/README.md).
 RAY_MIN_EXAMPLES = 10_000
 RAY_MIN_CPUS = 4
+# What the engines write; other formats are TFDS's writer's.
+ENGINE_FORMATS: tuple[str, ...] = ("tfrecord", "array_record")
 
 
 class EngineChoiceError(MpiiPoseError):
@@ -91,7 +93,7 @@ def choose(
 
     In order: `engine` (an engine, or a name in WRITERS); `$MPII_POSE_ENGINE`; the project's
     Beam engine when TFDS was given Beam options (`tfds build --beam_pipeline_options`); TFDS's
-    writer for formats other than tfrecord; Ray for at least RAY_MIN_EXAMPLES examples on
+    writer for formats the engines do not write (ENGINE_FORMATS); Ray for at least RAY_MIN_EXAMPLES examples on
     RAY_MIN_CPUS CPUs or more; else the in-process engine.
     """
     beam = beam_options is not None or beam_runner is not None
@@ -99,7 +101,7 @@ def choose(
     if asked is None:
         if beam:
             asked = "beam", "Beam pipeline options given"
-        elif file_format != "tfrecord":
+        elif file_format not in ENGINE_FORMATS:
             return Choice(None, f"automatic: {file_format} shards are written by TFDS's writer")
         else:
             asked = _automatic(examples, cpus or available_cpus())
@@ -129,8 +131,9 @@ def _automatic(examples: int, cpus: int) -> tuple[str, str]:
 
 def _check_writes(name: str, why: str, file_format: str) -> None:
     """Fails unless the engine called `name` writes `file_format`."""
-    if name != TFDS_WRITER and file_format != "tfrecord":
+    if name != TFDS_WRITER and file_format not in ENGINE_FORMATS:
         raise EngineChoiceError(
-            f"the {name} engine ({why}) writes tfrecord shards; build {file_format} with TFDS's "
-            f"writer (--engine {TFDS_WRITER}, or {ENV_VAR}={TFDS_WRITER})"
+            f"the {name} engine ({why}) writes {' and '.join(ENGINE_FORMATS)} shards; build "
+            f"{file_format} with TFDS's writer (--engine {TFDS_WRITER}, or "
+            f"{ENV_VAR}={TFDS_WRITER})"
         )
