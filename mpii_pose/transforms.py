@@ -23,6 +23,18 @@ from PIL import Image, ImageOps
 from mpii_pose.pipeline_config import FLIP_PERMUTATION, PIXELS_PER_SCALE, PipelineConfig
 
 _BORDER = 2  # black pixels around the image while warping
+# What a training or evaluation batch needs of a transformed example: inputs, targets, the way
+# back to image coordinates, and the example's identity and head box (for PCKh).
+BATCH_KEYS: tuple[str, ...] = (
+    "image",
+    "heatmaps",
+    "target_weight",
+    "joints",
+    "visibility",
+    "transform",
+    "head_box",
+    "annotation_index",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,3 +194,8 @@ def to_image_coordinates(
     MATLAB 1-based px, through the inverse of `transform`."""
     crop = (np.asarray(points, np.float64) + 0.5) * np.array(stride) - 0.5
     return apply_affine(invert_affine(np.asarray(transform, np.float64)), crop) + 1.0
+
+
+def batch_fields(example: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The BATCH_KEYS of a transformed example, as arrays (for Grain's or PyTorch's batching)."""
+    return {key: np.asarray(example[key]) for key in BATCH_KEYS}

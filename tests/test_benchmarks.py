@@ -10,6 +10,7 @@ from tests.conftest import REPO, checked
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+import bench_read  # noqa: E402
 import bench_shards  # noqa: E402
 from make_synthetic import make_synthetic  # noqa: E402
 
@@ -105,3 +106,17 @@ def test_writer_microbenchmark_measures_both_on_the_same_persons(tmp_path):
 
 def tfrecord_count(path) -> int:
     return tfrecord.count_records(path)[0]
+
+
+def test_read_benchmark_quick_run_reads_with_every_contender(tmp_path):
+    checked([sys.executable, REPO / "benchmarks/bench_read.py", "--quick", "--quiet",
+             "--work", tmp_path / "work", "--results", tmp_path / "results"])  # fmt: skip
+    result = json.loads((tmp_path / "results/read-12.json").read_text())
+    assert {run["contender"] for run in result["runs"]} == set(bench_read.CONTENDERS)
+    for run in result["runs"]:
+        assert run["status"] == "ok", run
+        assert run["examples"] >= 64 and run["loop_s"] > 0 and run["peak_pss_mb"] > 0
+    grain = next(r for r in result["runs"] if r["contender"] == "grain+transforms")
+    alone = next(r for r in result["runs"] if r["contender"] == "data_source+transforms")
+    assert grain["peak_rss_mb"] > alone["peak_rss_mb"]  # Grain's workers are in the tree
+    assert "| data_source+transforms |" in (tmp_path / "results/read-12.md").read_text()
