@@ -64,6 +64,19 @@ def run(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.CompletedPr
     )
 
 
+# Runs a command with SIGINT's default disposition: a shell that starts the tests in the
+# background makes them (and what they start) ignore SIGINT, which exec keeps.
+_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def interruptible(args: list) -> list[str]:
+    """`args` (a program path first) run so that SIGINT interrupts it, as Ctrl-C would."""
+    return [sys.executable, "-c", _DEFAULT_SIGINT, *(str(a) for a in args)]
+
+
 def checked(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.CompletedProcess:
     result = run(args, cwd, env)
     assert result.returncode == 0, result.stderr[-3000:]

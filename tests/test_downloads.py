@@ -26,7 +26,7 @@ import mpii_pose
 from mpii_pose.downloads import ARCHIVES, CHECKSUMS_ENV, MIRROR_ENV, mirrored_url_infos
 from mpii_pose.errors import DownloadError
 from mpii_pose.sample import OFFICIAL_PATH, write_sample
-from tests.conftest import BIN, DATASET, ENV, build, checked, leftovers, read_json
+from tests.conftest import BIN, DATASET, ENV, build, checked, interruptible, leftovers, read_json
 
 IMAGES, ANNOTATIONS, OFFICIAL = (archive.filename for archive in ARCHIVES)
 
@@ -309,7 +309,7 @@ def test_a_build_stopped_mid_download_keeps_no_partial_file(server, tmp_path, si
     env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(tmp_path / "checksums.tsv")}
     data_dir = tmp_path / "data"
     args = [BIN / "mpii-pose", "build", "--data_dir", data_dir]
-    process = subprocess.Popen([str(a) for a in args], env=env, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(interruptible(args), env=env, stderr=subprocess.PIPE, text=True)
     assert server.stalled.wait(timeout=120), process.communicate(timeout=60)[1][-3000:]
     (partial,) = (data_dir / "downloads" / "mpii_pose").glob("*.tmp.*")
     process.send_signal(signum)

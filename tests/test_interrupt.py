@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import BIN, ENV, checked, digests, leftovers, read_json
+from tests.conftest import BIN, ENV, checked, digests, interruptible, leftovers, read_json
 
 _DEADLINE_S = 120
 
@@ -100,7 +100,7 @@ def test_a_stopped_build_leaves_nothing_and_its_workers_end(
     manual, pipe = blocking_manual_dir
     data_dir = tmp_path / "data"
     args = build_args(manual, data_dir, engine)
-    process = subprocess.Popen(args, env=ENV, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(interruptible(args), env=ENV, stderr=subprocess.PIPE, text=True)
     with held_open_by_a_reader(pipe, process):
         assert list(data_dir.glob("mpii_pose/incomplete.*"))  # the build is under way
         workers = psutil.Process(process.pid).children(recursive=True)
