@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -106,7 +105,7 @@ def _batches(name: str, data_dir: Path, seed: int):
     if name.startswith("grain"):
         import grain.python as grain
 
-        from mpii_pose.grain_loader import data_loader
+        from mpii_pose.grain_loader import data_loader, reading_ahead
         from mpii_pose.pipeline_config import PipelineConfig
 
         if "transforms" in name:
@@ -115,7 +114,8 @@ def _batches(name: str, data_dir: Path, seed: int):
         else:
             sampler = grain.IndexSampler(len(source), grain.NoSharding(), shuffle=True, seed=seed)
             yield from grain.DataLoader(data_source=source, sampler=sampler, worker_count=2,
-                                        operations=[grain.Batch(BATCH)])  # fmt: skip
+                                        operations=[grain.Batch(BATCH)],
+                                        read_options=reading_ahead(BATCH))  # fmt: skip
         return
     import numpy as np
 
@@ -141,7 +141,7 @@ def child(name: str, data_dir: Path, examples: int) -> None:
         next(batches)
         count += per_item
     print(json.dumps({"examples": count, "loop_s": time.perf_counter() - start}), flush=True)
-    os._exit(0)  # endless loaders' workers end with the process
+    batches.close()  # Grain's workers and shared memory end with its iterator
 
 
 def run_all(args: argparse.Namespace) -> dict:
