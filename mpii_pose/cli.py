@@ -60,9 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     build = commands.add_parser(
         "build",
-        help="write the train and validation shards",
-        description="Write the train (64 shards) and validation (8 shards) splits, the same "
-        "bytes as `tfds build mpii_pose`.",
+        help="write the train, validation (and test) shards",
+        description="Write the train (64 shards), validation (8 shards) and, with a test file, "
+        "test (32 shards) splits, the same bytes as `tfds build mpii_pose`.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -92,8 +92,8 @@ def _parser() -> argparse.ArgumentParser:
         default=_AUTO,
         help="what runs the shard writes: local (this process), ray (one task per shard), "
         "beam (an Apache Beam pipeline) or tfds (TFDS's own writer); all give the same bytes. "
-        f"{_AUTO}: ${choice.ENV_VAR} if set, else ray when --workers or --address is given, "
-        "beam when --beam_pipeline_options is, else ray for builds of "
+        f"{_AUTO}: ray when --workers or --address is given, beam when "
+        f"--beam_pipeline_options is, else ${choice.ENV_VAR} if set, else ray for builds of "
         f"{choice.RAY_MIN_EXAMPLES:,} examples or more on {choice.RAY_MIN_CPUS} CPUs or more, "
         "else local (default: %(default)s)",
     )

@@ -1,7 +1,9 @@
 """The Ray engine against a real Ray cluster that the test starts on loopback and stops."""
 
 import socket
+from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import BIN, ENV, digests, run
@@ -17,18 +19,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def session_processes(temp_dir: Path) -> list[psutil.Process]:
+    """The processes of the Ray cluster whose files are under `temp_dir` (its own, not any other
+    Ray of the machine's: `ray stop` would stop them all)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(str(temp_dir) in part for part in process.info["cmdline"] or ()):
+            found.append(process)
+    return found
+
+
 @pytest.fixture
-def cluster():
-    """A one-node Ray cluster with 2 CPUs on 127.0.0.1; yields its address."""
-    port = free_port()
+def cluster(tmp_path_factory):
+    """A one-node Ray cluster with 2 CPUs on 127.0.0.1; yields its address; stops its processes
+    (and only those) afterwards."""
+    port, temp_dir = free_port(), tmp_path_factory.mktemp("ray")
     start = [BIN / "ray", "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"]  # fmt: skip
+             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+             f"--temp-dir={temp_dir}"]  # fmt: skip
     result = run(start, env=LOOPBACK)
     assert result.returncode == 0, result.stderr[-2000:]
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        run([BIN / "ray", "stop", "--force"], env=LOOPBACK)
+        processes = session_processes(temp_dir)
+        assert processes, f"no process of the cluster in {temp_dir}"
+        for process in processes:
+            process.terminate()
+        _, alive = psutil.wait_procs(processes, timeout=30)
+        for process in alive:
+            process.kill()
+        psutil.wait_procs(alive, timeout=30)
 
 
 def test_build_on_an_existing_cluster_matches_tfds_build(cluster, shard_data, reference, tmp_path):
