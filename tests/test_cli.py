@@ -34,6 +34,7 @@ def test_import_loads_neither_tensorflow_nor_ray():
     assert checked([sys.executable, "-c", code]).stdout.split() == ["False", "False", "True"]
 
 
+@pytest.mark.slow
 def test_every_entry_point_builds_the_same_bytes_run_after_run(tmp_path):
     """Four separate processes: protobuf's map order changes between processes unless handled."""
     manual = ["--manual_dir", SAMPLE_DIR]

@@ -110,6 +110,7 @@ def test_tfds_load_builds_through_the_engines(shard_data, reference, tmp_path, c
     )
 
 
+@pytest.mark.slow
 def test_tfds_build_uses_the_engine_the_environment_names(shard_data, reference, tmp_path):
     env = {**ENV, "MPII_POSE_ENGINE": "ray", "RAY_ADDRESS": ""}
     result = checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",

@@ -21,7 +21,7 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(mount)], check=True)
 
 
-@pytest.mark.parametrize("engine", ["local", "ray"])
+@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=pytest.mark.slow)])
 def test_full_disk_fails_cleanly(small_disk, engine, tmp_path):
     args = [BIN / "mpii-pose", "build", "--manual_dir", SAMPLE_DIR, "--engine", engine, "--quiet"]
     result = run([*args, "--data_dir", small_disk])

@@ -88,7 +88,7 @@ def restore(pipe: Path, shard_data: Path) -> None:
     [
         ("local", signal.SIGTERM, 143, "terminated"),
         ("local", signal.SIGHUP, 129, "terminated"),
-        ("tfds", signal.SIGTERM, 143, "terminated"),
+        pytest.param("tfds", signal.SIGTERM, 143, "terminated", marks=pytest.mark.slow),
         pytest.param("ray", signal.SIGTERM, 143, "terminated", marks=pytest.mark.slow),
         pytest.param("ray", signal.SIGINT, 130, "interrupted", marks=pytest.mark.slow),
         pytest.param("beam", signal.SIGTERM, 143, "terminated", marks=pytest.mark.slow),

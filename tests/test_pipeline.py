@@ -364,6 +364,7 @@ def test_training_without_a_seed_is_refused(builder):
         transform_example(example, UNIT, training=True)
 
 
+@pytest.mark.slow
 def test_benchmark_quick_run_counts_examples(tmp_path):
     checked([sys.executable, REPO / "benchmarks/bench_pipeline.py", "--quick",
              "--work", tmp_path / "work", "--out", tmp_path / "results"])  # fmt: skip

@@ -10,6 +10,8 @@ from tests.conftest import BIN, ENV, digests, run
 
 # Keep every Ray address on 127.0.0.1 (by default Ray advertises the machine's external address)
 # and use the token authentication `ray start` enables, for the cluster and its client alike.
+pytestmark = pytest.mark.slow  # a cluster of its own for each test
+
 LOOPBACK = {**ENV, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token"}
 
 
@@ -46,7 +48,7 @@ def cluster(tmp_path_factory):
         assert processes, f"no process of the cluster in {temp_dir}"
         for process in processes:
             process.terminate()
-        _, alive = psutil.wait_procs(processes, timeout=30)
+        _, alive = psutil.wait_procs(processes, timeout=5)  # Ray's monitor may not end on SIGTERM
         for process in alive:
             process.kill()
         psutil.wait_procs(alive, timeout=30)

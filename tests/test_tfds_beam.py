@@ -3,6 +3,7 @@
 
 import json
 
+import pytest
 import tensorflow as tf
 
 from tests.conftest import BIN, DATASET, TFDS_WRITER_ENV, checked, digests
@@ -20,6 +21,7 @@ def split_infos(data_dir) -> dict:
     return {split["name"]: split for split in info["splits"]}
 
 
+@pytest.mark.slow
 def test_beam_options_run_the_beam_engine_with_the_bytes_of_tfds_build(
     shard_data, reference, tmp_path
 ):
@@ -30,6 +32,7 @@ def test_beam_options_run_the_beam_engine_with_the_bytes_of_tfds_build(
     assert digests(tmp_path) == reference
 
 
+@pytest.mark.slow
 def test_tfds_beam_writer_same_records_in_the_same_order_but_other_shard_files(
     shard_data, reference_dir, tmp_path
 ):
