@@ -115,7 +115,7 @@ def _rgb(image: np.ndarray | Image.Image) -> Image.Image:
     return Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB")
 
 
-def _pixels(joints: Sequence) -> list[Point]:
+def _pixels(joints: Sequence | np.ndarray) -> list[Point]:
     """0-based pixel positions of 1-based joints."""
     return [(float(x) - 1, float(y) - 1) for x, y in joints]
 

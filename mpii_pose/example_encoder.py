@@ -16,6 +16,7 @@ int64}}.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -100,7 +101,7 @@ class _Field:
             self._list, width = _bytes_list, 0
         else:
             raise TypeError(f"feature {name!r}: no tf.train.Feature list holds {dtype}")
-        size = int(np.prod(shape)) if None not in shape else 0
+        size = math.prod(d for d in shape if d is not None) if None not in shape else 0
         self._prefix = None
         if width and size:  # everything before the values' bytes, for `size` values of `width`
             packed = _delimited(1, size * width)
@@ -113,17 +114,19 @@ class _Field:
     def entry(self, value: Any) -> bytes:
         """The map entry of `value`, wrapped as field 1 of Features."""
         if self._as_bytes is not None:
-            value = self._tensor_bytes(value)
+            value = self._tensor_bytes(value, *self._as_bytes)
         if self.shape == ():  # scalars without building an array (most features)
             if self._list is _bytes_list:
                 data = value.encode() if isinstance(value, str) else bytes(value)
                 return _message(1, self._key + _message(2, _message(_BYTES, _message(1, data))))
             scalar = self.dtype.type(value)  # numpy's cast, as TFDS's: overflow raises
+            prefix = self._prefix
+            assert prefix is not None  # a numeric scalar's entry has a fixed prefix
             if self._list is _float_list:
-                return self._prefix + scalar.astype("<f4").tobytes()
+                return prefix + scalar.astype("<f4").tobytes()
             number = int(scalar)
             if 0 <= number < 128:
-                return self._prefix + _ONE_BYTE[number]
+                return prefix + _ONE_BYTE[number]
             return _message(
                 1, self._key + _message(2, _message(_INT64, _message(1, varint(number))))
             )
@@ -140,9 +143,8 @@ class _Field:
                 return self._prefix + packed
         return _message(1, self._key + _message(2, self._list(array)))
 
-    def _tensor_bytes(self, value: Any) -> bytes:
+    def _tensor_bytes(self, value: Any, dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
         """A bytes-encoded tensor's value as TFDS encodes it, with TFDS's checks."""
-        dtype, shape = self._as_bytes
         if isinstance(value, np.ndarray) and value.dtype != dtype:
             raise ValueError(f"feature {self.name!r}: dtype {value.dtype} does not match {dtype}")
         array = np.asarray(value, dtype=dtype)

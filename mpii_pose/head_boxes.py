@@ -129,6 +129,8 @@ def attach_head_boxes(
             "other persons): the file is not in the order of this validation JSON",
         )
     return tuple(
-        dataclasses.replace(person, head_box=tuple(map(float, box)))
+        dataclasses.replace(
+            person, head_box=(float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+        )
         for person, box in zip(persons, truth.head_boxes, strict=True)
     )

@@ -21,7 +21,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -163,7 +163,7 @@ def _parse_official(
         )
     release = reader.one_struct(mat["RELEASE"], "RELEASE", None)
     names = ("annolist", "img_train", "single_person", "act")
-    missing = [name for name in names if name not in release.dtype.names]
+    missing = [name for name in names if name not in (release.dtype.names or ())]
     if missing:
         raise reader.fail(
             None,
@@ -405,7 +405,7 @@ class _Reader:
             rect_index=r,
             joints=joints,
             is_visible=visible,
-            head_box=tuple(corners) if present else None,
+            head_box=cast(HeadBox, tuple(corners)) if present else None,
             objpos=self.objpos(_get(rect, "objpos"), f"{where}.objpos", index),
             scale=scale,
             single_person=single,
@@ -431,7 +431,7 @@ class _Reader:
         annopoints = self.structs(value, where, index)
         if len(annopoints) > 1:
             raise self.fail(index, where, f"expected one struct with 'point', got {_show(value)}")
-        if annopoints and "point" not in annopoints[0].dtype.names:
+        if annopoints and "point" not in (annopoints[0].dtype.names or ()):
             raise self.fail(index, where, "expected a struct with a field 'point'")
         points = self.structs(annopoints[0]["point"], f"{where}.point", index) if annopoints else []
         for p, point in enumerate(points):
@@ -466,7 +466,7 @@ class _Reader:
 
 def _get(struct: np.void, name: str) -> Any:
     """Field `name` of one struct element; None when the struct has no such field."""
-    return struct[name] if name in struct.dtype.names else None
+    return struct[name] if name in (struct.dtype.names or ()) else None
 
 
 def _show(value: Any) -> str:

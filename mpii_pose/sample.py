@@ -15,12 +15,13 @@ import json
 import math
 import random
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from mpii_pose.head_boxes import ground_truth_mat
-from mpii_pose.official_annotations import OfficialPerson, official_images, official_mat
+from mpii_pose.official_annotations import HeadBox, OfficialPerson, official_images, official_mat
 from mpii_pose.skeleton import LIMBS, NUM_JOINTS
 
 SAMPLE_DIR = Path(__file__).parent / "dummy_data"
@@ -268,7 +269,7 @@ def _official_persons(
                     None if test or not v or j == g % NUM_JOINTS else (g + j) % 4 != 0
                     for j, v in enumerate(labelled)
                 ),
-                head_box=None if test else tuple(head_box(joints)),
+                head_box=None if test else cast(HeadBox, tuple(head_box(joints))),
                 objpos=tuple(entry["center"]),
                 scale=entry["scale"],
                 single_person=False,

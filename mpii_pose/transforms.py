@@ -105,7 +105,12 @@ def warp_image(image: Image.Image, matrix: np.ndarray, size: tuple[int, int]) ->
     inverse[:, 2] += 0.5 - inverse[:, :2] @ [0.5, 0.5] + _BORDER
     padded = ImageOps.expand(image, border=_BORDER, fill=0)
     height, width = size
-    crop = padded.transform((width, height), Image.AFFINE, tuple(inverse.ravel()), Image.BILINEAR)
+    crop = padded.transform(
+        (width, height),
+        Image.Transform.AFFINE,
+        tuple(inverse.ravel()),
+        Image.Resampling.BILINEAR,
+    )
     return np.asarray(crop, np.float32)
 
 
@@ -125,7 +130,7 @@ def gaussian_heatmaps(points: np.ndarray, weight: np.ndarray, config: PipelineCo
 
 def normalize(crop: np.ndarray, config: PipelineConfig) -> np.ndarray:
     """RGB 0-255 -> (rgb / 255 - mean) / std, float32."""
-    mean, std = np.float32(config.mean), np.float32(config.std)
+    mean, std = np.asarray(config.mean, np.float32), np.asarray(config.std, np.float32)
     return ((crop / np.float32(255.0) - mean) / std).astype(np.float32)
 
 

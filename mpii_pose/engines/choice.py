@@ -11,9 +11,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from mpii_pose.engines import ENGINES, Engine, make_engine
 from mpii_pose.errors import MpiiPoseError
+
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.runner import PipelineRunner
 
 ENV_VAR = "MPII_POSE_ENGINE"
 TFDS_WRITER = "tfds"
@@ -84,8 +89,8 @@ def choose(
     *,
     examples: int,
     file_format: str,
-    beam_options: object = None,
-    beam_runner: object = None,
+    beam_options: PipelineOptions | None = None,
+    beam_runner: PipelineRunner | None = None,
     environ: Mapping[str, str] = os.environ,
     cpus: int | None = None,
 ) -> Choice:

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from mpii_pose.engines import Progress
 from mpii_pose.engines.choice import available_cpus
@@ -81,7 +82,9 @@ class RayEngine:
 
         started = not ray.is_initialized()
         if started:
-            local = {} if self.address else {"num_cpus": self.workers or available_cpus()}
+            local: dict[str, Any] = (
+                {} if self.address else {"num_cpus": self.workers or available_cpus()}
+            )
             with handlers_kept(), _no_token_notice(), _no_usage_reporting():
                 ray.init(
                     address=self.address,
