@@ -21,6 +21,12 @@ JOINT_KEYS: tuple[str, ...] = ("joints", "joints_vis")
 NO_JOINTS = ((-1.0, -1.0),) * NUM_JOINTS  # what a person without labelled joints holds
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
+Point = tuple[float, float]  # (x, y), MATLAB 1-based pixels
+HeadBox = tuple[float, float, float, float]  # (x1, y1, x2, y2), MATLAB 1-based pixels
+# A labelled joint of a .mat file and the same joint in the JSON may differ by this much (pixels,
+# per coordinate) and still match: the JSON keeps at most 4 decimals.
+JOINT_TOLERANCE = 1.0
+
 
 @dataclasses.dataclass(frozen=True)
 class Person:
@@ -29,12 +35,12 @@ class Person:
     annotation_index: int  # position of the entry in its annotation file, from 0
     person_index: int  # position among the earlier entries of the same image, from 0
     image: str  # path relative to the images folder
-    joints: tuple[tuple[float, float], ...]  # NUM_JOINTS (x, y), MATLAB 1-based
+    joints: tuple[Point, ...]  # NUM_JOINTS (x, y), MATLAB 1-based
     labelled: tuple[bool, ...]  # the JSON's `joints_vis`: annotated or not (occluded ones too)
-    center: tuple[float, float]
+    center: Point
     scale: float
     # (x1, y1, x2, y2), 1-based, from a gt_valid.mat or the official .mat; None when unknown.
-    head_box: tuple[float, float, float, float] | None = None
+    head_box: HeadBox | None = None
     # From the official .mat, when it holds this person: per joint 1 visible, 0 occluded, -1 unknown.
     is_visible: tuple[int, ...] | None = None
     activity: str = ""  # the image's activity, e.g. 'bicycling, mountain'; '' when unknown

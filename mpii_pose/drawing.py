@@ -11,14 +11,13 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from mpii_pose.annotations import Point
 from mpii_pose.skeleton import LIMBS
 
 SIDE_COLOURS = {"right": (230, 60, 40), "left": (40, 110, 230), "centre": (40, 170, 60)}
 PREDICTION_COLOUR = (250, 60, 220)  # predicted joints: magenta crosses
 HEAD_BOX_COLOUR = (250, 210, 30)
 _RIM, _DOT = (0, 0, 0), (255, 255, 255)
-
-Point = tuple[float, float]
 
 
 def draw_example(

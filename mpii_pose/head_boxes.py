@@ -14,12 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mpii_pose.annotations import Person
+from mpii_pose.annotations import JOINT_TOLERANCE, Person
 from mpii_pose.errors import AnnotationError
 from mpii_pose.mat_files import mat_bytes
 from mpii_pose.skeleton import NUM_JOINTS
-
-HeadBox = tuple[float, float, float, float]  # x1, y1, x2, y2: MATLAB 1-based pixels
 
 # MPII's joint names in gt_valid.mat's `dataset_joints`, in the order of mpii_pose.skeleton.
 _MAT_JOINT_NAMES = (
@@ -27,8 +25,6 @@ _MAT_JOINT_NAMES = (
     "neck", "head", "rwri", "relb", "rsho", "lsho", "lelb", "lwri",
 )  # fmt: skip
 
-# A labelled joint in the .mat and the JSON may differ by this much (pixels) and still match.
-JOINT_TOLERANCE = 1.0
 # A file whose joints disagree with the JSON for more than this share of persons is refused.
 MAX_MISMATCHED_SHARE = 0.01
 

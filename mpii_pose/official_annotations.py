@@ -25,19 +25,15 @@ from typing import Any, cast
 
 import numpy as np
 
-from mpii_pose.annotations import Person
+from mpii_pose.annotations import JOINT_TOLERANCE, HeadBox, Person, Point
 from mpii_pose.errors import AnnotationError
 from mpii_pose.mat_files import mat_bytes
 from mpii_pose.skeleton import NUM_JOINTS
-
-Point = tuple[float, float]  # x, y: MATLAB 1-based pixels
-HeadBox = tuple[float, float, float, float]  # x1, y1, x2, y2: MATLAB 1-based pixels
 
 # HRNet's JSON `center` and `scale` are the official `objpos` and `scale`, rounded (its scale
 # 3.021046 is the .mat's 3.021046176409755); its joints have at most 4 decimals.
 CENTER_TOLERANCE = 0.5  # pixels, per coordinate
 SCALE_TOLERANCE = 1e-3  # relative
-JOINT_TOLERANCE = 1.0  # pixels, per coordinate
 
 _HEAD_BOX_FIELDS = ("x1", "y1", "x2", "y2")
 

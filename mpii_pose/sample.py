@@ -20,8 +20,9 @@ from typing import cast
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mpii_pose.annotations import HeadBox
 from mpii_pose.head_boxes import ground_truth_mat
-from mpii_pose.official_annotations import HeadBox, OfficialPerson, official_images, official_mat
+from mpii_pose.official_annotations import OfficialPerson, official_images, official_mat
 from mpii_pose.skeleton import LIMBS, NUM_JOINTS
 
 SAMPLE_DIR = Path(__file__).parent / "dummy_data"
