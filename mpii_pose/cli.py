@@ -22,7 +22,13 @@ from mpii_pose.drawing import draw_example, grid
 from mpii_pose.engines import Engine, choice, make_engine
 from mpii_pose.errors import ManualDirError, MpiiPoseError
 from mpii_pose.interruption import Received, signals_interrupt
-from mpii_pose.manual_dir import ANNOTATION_FILES, STRICT_OFFICIAL_ENV
+from mpii_pose.manual_dir import (
+    ANNOTATION_FILES,
+    IMAGES,
+    STRICT_OFFICIAL_ENV,
+    annotation_layout,
+    describe_part,
+)
 from mpii_pose.sample import SAMPLE_DIR
 from mpii_pose.tf_startup import import_tensorflow
 
@@ -70,10 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--manual_dir",
         metavar="M",
-        help="folder with images/ and the HRNet/mmpose JSON (train.json with valid.json or "
-        "validation.json, or mpii_train.json with mpii_val.json; at the top or under annot/, "
-        "annotations/ or mpii_human_pose_v1_u12_2/); what it lacks is downloaded "
-        "($MPII_POSE_MIRROR fetches from a mirror). Default: DATA_DIR/downloads/manual",
+        help=f"folder with {describe_part(IMAGES)} and the HRNet/mmpose JSON "
+        f"({annotation_layout()}); what it lacks is downloaded ($MPII_POSE_MIRROR fetches from "
+        "a mirror). Default: DATA_DIR/downloads/manual",
     )
     source.add_argument(
         "--sample",

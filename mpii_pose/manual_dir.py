@@ -55,14 +55,19 @@ class SplitSource:
     persons: tuple[Person, ...]
 
 
+def annotation_layout() -> str:
+    """The annotation files a manual directory holds, and where, for messages and help."""
+    files = " and ".join("/".join(ANNOTATION_FILES[split]) for split in REQUIRED_SPLITS)
+    files += f", optionally {'/'.join(ANNOTATION_FILES[TEST_SPLIT])}"
+    folders = ", ".join(f"{folder}/" for folder in ANNOTATION_DIRS if folder)
+    return f"{files}, at the top or in {folders}"
+
+
 def describe_part(part: str) -> str:
     """What a manual directory holds for `part` (IMAGES or ANNOTATIONS), for messages and help."""
     if part == IMAGES:
         return f"{PARTS[part]} (the MPII JPEGs)"
-    files = " and ".join("/".join(ANNOTATION_FILES[split]) for split in REQUIRED_SPLITS)
-    files += f", optionally {'/'.join(ANNOTATION_FILES[TEST_SPLIT])}"
-    folders = ", ".join(f"{folder}/" for folder in ANNOTATION_DIRS if folder)
-    return f"{PARTS[part]} ({files}, at the top or in {folders})"
+    return f"{PARTS[part]} ({annotation_layout()})"
 
 
 def find_annotation_file(manual_dir: epath.PathLike, split: str) -> epath.Path:

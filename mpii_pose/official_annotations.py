@@ -285,7 +285,7 @@ class _Reader:
 
     def structs(self, value: Any, where: str, index: int | None) -> list[np.void]:
         """The elements of a struct array, in MATLAB order; no field or an empty array: none."""
-        if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+        if _empty(value):
             return []
         if not isinstance(value, np.ndarray) or value.dtype.names is None:
             raise self.fail(index, where, f"expected a struct, got {_show(value)}")
@@ -310,7 +310,7 @@ class _Reader:
 
     def number(self, value: Any, where: str, index: int) -> float | None:
         """A finite number, or None when absent or empty."""
-        if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+        if _empty(value):
             return None
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf" or value.size != 1:
             raise self.fail(index, where, f"expected a number, got {_show(value)}")
@@ -327,7 +327,7 @@ class _Reader:
 
     def text(self, value: Any, where: str, index: int) -> str:
         """A string, '' when absent or empty."""
-        if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+        if _empty(value):
             return ""
         if not isinstance(value, np.ndarray) or value.dtype.kind != "U" or value.size != 1:
             raise self.fail(index, where, f"expected a string, got {_show(value)}")
@@ -449,7 +449,7 @@ class _Reader:
 
     def visibility(self, value: Any, where: str, index: int) -> bool | None:
         """is_visible as stored: the number 0 or 1, the string '0' or '1', or empty (unknown)."""
-        if value is None or (isinstance(value, np.ndarray) and value.size == 0):
+        if _empty(value):
             return None
         if isinstance(value, np.ndarray) and value.size == 1:
             item = value.ravel()[0]
@@ -458,6 +458,11 @@ class _Reader:
             if value.dtype.kind in "biuf" and item in (0, 1):
                 return bool(item)
         raise self.fail(index, where, f"is_visible must be 0, 1 or empty, got {_show(value)}")
+
+
+def _empty(value: Any) -> bool:
+    """MATLAB's nothing: a field the struct lacks (None) or an empty array."""
+    return value is None or (isinstance(value, np.ndarray) and value.size == 0)
 
 
 def _get(struct: np.void, name: str) -> Any:
