@@ -19,7 +19,6 @@ from mpii_pose import array_records, checks, downloads, examples, leftovers, man
 from mpii_pose.engines import Engine, choice
 from mpii_pose.example_writer import DeterministicExampleWriter
 from mpii_pose.features import feature_spec
-from mpii_pose.sharding import SplitShardConfig
 
 _HOMEPAGE = "http://human-pose.mpi-inf.mpg.de/"
 # In the build's temporary folder, removed before commit: converted images the workers share,
@@ -236,7 +235,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             max_examples_per_split=download_config.max_examples_per_split,
             beam_options=download_config.beam_options,
             beam_runner=download_config.beam_runner,
-            shard_config=SplitShardConfig(num_shards=download_config.num_shards, split=plan.split),
+            shard_config=planning.SplitShardConfig(
+                num_shards=download_config.num_shards, split=plan.split
+            ),
             example_writer=self._example_writer(),
             ignore_duplicates=download_config.ignore_duplicates,
         )

@@ -1,8 +1,9 @@
 """The shard plan: which persons go, in which order, into which shard, computed once per build.
 
 It reproduces `tfds build`: the first N entries when examples are capped, the order of TFDS's
-shuffler (md5 of the example key salted with the split name, ascending) and TFDS's shard
-boundaries. Pure: no file is read or written here.
+shuffler (md5 of the example key salted with the split name, ascending), the shard counts (64
+train, 8 validation, 32 test, never more than a split's examples) and TFDS's shard boundaries.
+Pure: no file is read or written here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,25 @@ from tensorflow_datasets.core.utils import shard_utils
 from mpii_pose.annotations import Person
 from mpii_pose.examples import example_key
 from mpii_pose.manual_dir import SplitSource
-from mpii_pose.sharding import shard_count
+
+SHARDS_PER_SPLIT: dict[str, int] = {"train": 64, "validation": 8, "test": 32}
+
+
+def shard_count(split: str, num_examples: int, requested: int | None = None) -> int:
+    """The split's shard count: `requested` or the split's default, capped at one example a shard."""
+    return min(requested or SHARDS_PER_SPLIT[split], num_examples)
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitShardConfig(shard_utils.ShardConfig):
+    """TFDS shard config for one split; TFDS needs at least one example in every shard."""
+
+    split: str = "train"
+
+    def get_number_shards(
+        self, total_size: int, num_examples: int, uses_precise_sharding: bool = True
+    ) -> int:
+        return shard_count(self.split, num_examples, self.num_shards)
 
 
 @dataclasses.dataclass(frozen=True)
