@@ -102,10 +102,10 @@ def kernel(manual_dir: str, persons: int, repeat: int) -> None:
 
     import ray
 
-    from mpii_pose import manual_dir as manual_dir_lib
     from mpii_pose import planning
+    from mpii_pose.sources import load_sources
 
-    plan = planning.plan_split(manual_dir_lib.load_sources(manual_dir)["train"], persons)
+    plan = planning.plan_split(load_sources(manual_dir)["train"], persons)
     out = Path(tempfile.mkdtemp(prefix="ray_kernel_"))
     paths = [str(out / f"shard-{i}") for i in range(len(plan.shard_lengths))]
     tasks = planning.shard_tasks(plan, paths, str(out / "converted"))

@@ -25,11 +25,12 @@ from mpii_pose.interruption import Received, signals_interrupt
 from mpii_pose.manual_dir import (
     ANNOTATION_FILES,
     IMAGES,
-    STRICT_OFFICIAL_ENV,
+    OFFICIAL_FILE,
+    SAMPLE_DIR,
     annotation_layout,
     describe_part,
 )
-from mpii_pose.sample import SAMPLE_DIR
+from mpii_pose.sources import STRICT_OFFICIAL_ENV
 from mpii_pose.tf_startup import import_tensorflow
 
 _AUTO = "auto"
@@ -137,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--strict_official",
         action="store_true",
-        help="stop at a problem in the official mpii_human_pose_v1_u12_1.mat (default: leave "
+        help=f"stop at a problem in the official {OFFICIAL_FILE} (default: leave "
         "the persons it concerns with unknown official values and warn; also "
         f"${STRICT_OFFICIAL_ENV}=1)",
     )

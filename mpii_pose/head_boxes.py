@@ -16,14 +16,7 @@ import numpy as np
 
 from mpii_pose.annotations import JOINT_TOLERANCE, Person
 from mpii_pose.errors import AnnotationError
-from mpii_pose.mat_files import mat_bytes
 from mpii_pose.skeleton import NUM_JOINTS
-
-# MPII's joint names in gt_valid.mat's `dataset_joints`, in the order of mpii_pose.skeleton.
-_MAT_JOINT_NAMES = (
-    "rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thor",
-    "neck", "head", "rwri", "relb", "rsho", "lsho", "lelb", "lwri",
-)  # fmt: skip
 
 # A file whose joints disagree with the JSON for more than this share of persons is refused.
 MAX_MISMATCHED_SHARE = 0.01
@@ -82,23 +75,6 @@ def _array(mat: dict, key: str, leading: tuple[int, ...], source: str) -> np.nda
             source, None, f"'{key}' must have shape ({shape}), got {value.shape}"
         )
     return value.astype(np.float64)
-
-
-def ground_truth_mat(head_boxes: np.ndarray, joints: np.ndarray, labelled: np.ndarray) -> bytes:
-    """A gt_valid.mat in HRNet's layout, from (N, 4) boxes, (N, 16, 2) joints and (N, 16) flags.
-
-    Its header carries no creation time, so equal arrays give equal bytes.
-    """
-    return mat_bytes(
-        {
-            "dataset_joints": np.array([[name] for name in _MAT_JOINT_NAMES], dtype=object).T,
-            "headboxes_src": np.asarray(head_boxes, np.float64)
-            .reshape(-1, 2, 2)
-            .transpose(1, 2, 0),
-            "pos_gt_src": np.asarray(joints, np.float64).transpose(1, 2, 0),
-            "jnt_missing": (~np.asarray(labelled, bool)).T.astype(np.float64),
-        }
-    )
 
 
 def attach_head_boxes(

@@ -7,22 +7,23 @@ from the first folder with any.
 
 from __future__ import annotations
 
-import dataclasses
-import logging
+import pathlib
 
 from etils import epath
 
-from mpii_pose import head_boxes, official_annotations
-from mpii_pose.annotations import Person, parse_annotations
-from mpii_pose.errors import AnnotationError, ManualDirError
+from mpii_pose.errors import ManualDirError
 
-_LOG = logging.getLogger(__name__)
+# The small synthetic manual directory bundled with the package (`mpii-pose build --sample`), also
+# TFDS's dummy data; `python -m mpii_pose.sample` writes it.
+SAMPLE_DIR = pathlib.Path(__file__).parent / "dummy_data"
 IMAGES_DIR = "images"
 # The parts of a manual directory that a download can stand in for.
 IMAGES, ANNOTATIONS = "images", "annotations"
 PARTS: dict[str, str] = {IMAGES: f"{IMAGES_DIR}/", ANNOTATIONS: "annotations"}  # and their names
+# Where the official annotation zip (mpii_human_pose_v1_u12_2.zip) unpacks.
+OFFICIAL_DIR = "mpii_human_pose_v1_u12_2"
 # Folders searched for annotation files, relative to the manual directory.
-ANNOTATION_DIRS: tuple[str, ...] = ("", "annot", "annotations", "mpii_human_pose_v1_u12_2")
+ANNOTATION_DIRS: tuple[str, ...] = ("", "annot", "annotations", OFFICIAL_DIR)
 # Accepted annotation file names per split: HRNet's first, then mmpose's.
 ANNOTATION_FILES: dict[str, tuple[str, ...]] = {
     "train": ("train.json", "mpii_train.json"),
@@ -35,24 +36,12 @@ TEST_SPLIT = "test"
 # The official annotations (in mpii_human_pose_v1_u12_2.zip), optional: occlusion, activities, and
 # head boxes of every person. Searched like the JSON, in every folder a build reads from.
 OFFICIAL_FILE = "mpii_human_pose_v1_u12_1.mat"
-# Set to 1 (or true), a problem in the official .mat stops the build instead of being counted.
-STRICT_OFFICIAL_ENV = "MPII_POSE_STRICT_OFFICIAL"
 # Optional head boxes per split (HRNet's, then mmpose's), needed for PCKh; searched like the JSON.
 HEAD_BOX_FILES: dict[str, tuple[str, ...]] = {
     "train": (),
     "validation": ("gt_valid.mat", "mpii_gt_val.mat"),
     "test": (),
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class SplitSource:
-    """Everything a split is built from: its annotation file, parsed, and the images folder."""
-
-    split: str
-    annotation_file: epath.Path
-    images_dir: epath.Path
-    persons: tuple[Person, ...]
 
 
 def annotation_layout() -> str:
@@ -164,72 +153,3 @@ def missing_parts(manual_dir: epath.PathLike | None) -> list[str]:
         )
         if not present
     ]
-
-
-def load_sources(
-    manual_dir: epath.PathLike | None,
-    downloaded: tuple[epath.PathLike, ...] = (),
-    strict_official: bool = False,
-) -> dict[str, SplitSource]:
-    """Locates and parses every split's annotations, so that bad input fails before any write.
-
-    The images come from the first of `manual_dir` and `downloaded` that has `images/`, the
-    annotations (and head boxes) from the first that has an annotation file. What is wrong in the
-    official .mat leaves the persons it concerns with unknown official values, with a warning per
-    kind of problem; with `strict_official`, it is an error.
-    """
-    roots = [epath.Path(r) for r in (manual_dir, *downloaded) if r is not None]
-    if not roots:
-        raise ManualDirError("no manual directory and nothing downloaded to build from")
-    images_root = next((r for r in roots if (r / IMAGES_DIR).is_dir()), roots[0])
-    images_dir = find_images_dir(images_root)
-    annotation_root = next((r for r in roots if has_annotations(r)), roots[0])
-    official_file = find_official_file(roots)
-    official = _read_official(official_file, strict_official) if official_file else None
-    sources = {}
-    for split, path in find_annotation_files(annotation_root).items():
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise AnnotationError.at(str(path), None, f"not UTF-8 text ({err})") from None
-        persons = parse_annotations(text, str(path), joints_optional=split == TEST_SPLIT)
-        if not persons:
-            raise AnnotationError.at(str(path), None, "holds no person entries")
-        box_file = find_head_box_file(annotation_root, split)
-        if box_file is not None:
-            truth = head_boxes.parse_ground_truth(box_file.read_bytes(), str(box_file))
-            persons = head_boxes.attach_head_boxes(persons, truth, str(box_file), str(path))
-        if official is not None:
-            persons, unmatched = official_annotations.attach_official(persons, official)
-            if unmatched:
-                _LOG.warning(
-                    "%d of %d persons of %s have no single match in %s: their is_visible, "
-                    "activity and category are unknown",
-                    unmatched,
-                    len(persons),
-                    path,
-                    official_file,
-                )
-        sources[split] = SplitSource(split, path, images_dir, persons)
-    return sources
-
-
-def _read_official(
-    path: epath.Path, strict: bool
-) -> tuple[official_annotations.OfficialPerson, ...]:
-    """The official .mat's persons; read leniently unless `strict` (see `parse_official`)."""
-    problems = None if strict else official_annotations.Problems()
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        error = official_annotations.OfficialFormatError(
-            str(path), None, "", f"cannot be read ({err.strerror or err})"
-        )
-        if problems is None:
-            raise error from None
-        problems.add(error, "the whole file (every person)")
-        data = None
-    persons = () if data is None else official_annotations.parse_official(data, str(path), problems)
-    for line in problems.lines() if problems else ():
-        _LOG.warning("%s; those persons' is_visible, activity and head box stay unknown", line)
-    return persons

@@ -15,7 +15,16 @@ from tensorflow_datasets.core import splits as splits_lib
 from tensorflow_datasets.core import utils as tfds_utils
 from tensorflow_datasets.core.download import checksums as checksums_lib
 
-from mpii_pose import array_records, checks, downloads, examples, leftovers, manual_dir, planning
+from mpii_pose import (
+    array_records,
+    checks,
+    downloads,
+    leftovers,
+    manual_dir,
+    planning,
+    records,
+    sources,
+)
 from mpii_pose.engines import Engine, choice
 from mpii_pose.example_writer import DeterministicExampleWriter
 from mpii_pose.features import feature_spec
@@ -111,7 +120,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         super().__init__(**kwargs)
         self.engine = choice.checked_name(engine) if isinstance(engine, str) else engine
         if strict_official is None:
-            flag = os.environ.get(manual_dir.STRICT_OFFICIAL_ENV, "").strip().lower()
+            flag = os.environ.get(sources.STRICT_OFFICIAL_ENV, "").strip().lower()
             strict_official = flag in ("1", "true", "yes")
         self.strict_official = strict_official
         self.last_write: WriteReport | None = None  # of the last build in this process
@@ -157,8 +166,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         """TFDS's split API; the build itself goes through `_download_and_prepare`'s plan."""
-        sources = self._sources(dl_manager)
-        return {split: self._generate_examples(source) for split, source in sources.items()}
+        split_sources = self._sources(dl_manager)
+        return {split: self._generate_examples(source) for split, source in split_sources.items()}
 
     def _sources(self, dl_manager: tfds.download.DownloadManager) -> dict:
         """Every split's source: the manual directory first, downloads for what it lacks."""
@@ -173,10 +182,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             self.name,
             mirror=downloads.mirror_from_env(),
         )
-        return manual_dir.load_sources(manual, tuple(downloaded), self.strict_official)
+        return sources.load_sources(manual, tuple(downloaded), self.strict_official)
 
-    def _generate_examples(self, source: manual_dir.SplitSource):
-        yield from examples.generate_examples(source)
+    def _generate_examples(self, source: sources.SplitSource):
+        yield from records.generate_examples(source)
 
     def _example_writer(self) -> DeterministicExampleWriter:
         return DeterministicExampleWriter(file_format=self.info.file_format)
@@ -191,12 +200,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             return
         file_format = self.info.file_format.value
         choice.check_format(self.engine, file_format)  # before anything is read
-        sources = self._sources(dl_manager)
+        split_sources = self._sources(dl_manager)
         plans = [
             planning.plan_split(
                 source, download_config.max_examples_per_split, download_config.num_shards
             )
-            for source in sources.values()
+            for source in split_sources.values()
         ]
         chosen = choice.choose(
             self.engine,
@@ -308,12 +317,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return split_infos, seconds
 
 
-def _beam_examples(source: manual_dir.SplitSource):
+def _beam_examples(source: sources.SplitSource):
     """The split as a Beam PTransform, for TFDS's own Beam writer (`tfds build --beam_...`)."""
     import apache_beam as beam
 
     return beam.Create(source.persons) | beam.Map(
-        examples.keyed_example,
+        records.keyed_example,
         images_dir=str(source.images_dir),
         annotation_file=str(source.annotation_file),
     )

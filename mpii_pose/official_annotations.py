@@ -1,6 +1,6 @@
 """The official annotation file `mpii_human_pose_v1_u12_1.mat` (struct `RELEASE`): one record per
-person of every image, values exactly as stored (MATLAB 1-based pixels); pairing with the
-HRNet/mmpose JSON; a writer of the same layout for tests and samples.
+person of every image, values exactly as stored (MATLAB 1-based pixels). Pairing them with the
+JSON's persons is `official_matching`'s job.
 
 The file is read in record form without `squeeze_me`, so every value is an array: one person or
 one point is a 1×1 struct array like any other (no bare struct), an absent value a 0×0 array.
@@ -20,22 +20,17 @@ import io
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from typing import Any, cast
 
 import numpy as np
 
-from mpii_pose.annotations import JOINT_TOLERANCE, HeadBox, Person, Point
+from mpii_pose.annotations import HeadBox, Point
 from mpii_pose.errors import AnnotationError
-from mpii_pose.mat_files import mat_bytes
 from mpii_pose.skeleton import NUM_JOINTS
 
-# HRNet's JSON `center` and `scale` are the official `objpos` and `scale`, rounded (its scale
-# 3.021046 is the .mat's 3.021046176409755); its joints have at most 4 decimals.
-CENTER_TOLERANCE = 0.5  # pixels, per coordinate
-SCALE_TOLERANCE = 1e-3  # relative
-
-_HEAD_BOX_FIELDS = ("x1", "y1", "x2", "y2")
+# A person's head box in the file: four numbers, all or none.
+HEAD_BOX_FIELDS = ("x1", "y1", "x2", "y2")
 
 
 class OfficialFormatError(AnnotationError):
@@ -183,87 +178,6 @@ def _parse_official(
     return tuple(persons)
 
 
-def match_persons(
-    json_persons: Sequence[Person], official: Iterable[OfficialPerson]
-) -> list[OfficialPerson | None]:
-    """For each JSON person, its official record; None when the official file has no clear one.
-
-    A record matches when it is of the same image and its `objpos` and `scale` equal the JSON's
-    `center` and `scale` (within CENTER_TOLERANCE pixels and SCALE_TOLERANCE relative) and its
-    joints agree with the JSON's labelled ones (within JOINT_TOLERANCE pixels, at least one joint in
-    common). Without such a record, a record of the image whose joints agree is taken instead
-    (its objpos or scale missing or different). A person that two records fit equally well, and
-    every person of a record that fits several persons, gets None: the JSON stays the source of
-    the example, and the official fields are unknown rather than guessed.
-    """
-    by_image: dict[str, list[OfficialPerson]] = {}
-    for record in official:
-        by_image.setdefault(record.image, []).append(record)
-    matches = [_match(person, by_image.get(person.image, ())) for person in json_persons]
-    uses = Counter((m.image_index, m.rect_index) for m in matches if m is not None)
-    return [
-        m if m is not None and uses[(m.image_index, m.rect_index)] == 1 else None for m in matches
-    ]
-
-
-def _match(person: Person, records: Sequence[OfficialPerson]) -> OfficialPerson | None:
-    """The one record that fits `person` best, or None when none or several fit."""
-    agreeing = [record for record in records if _joints_agree(person, record)]
-    placed = [record for record in agreeing if _same_place(person, record)]
-    for candidates in (placed, agreeing):
-        if candidates:
-            return candidates[0] if len(candidates) == 1 else None
-    return None
-
-
-def attach_official(
-    persons: Sequence[Person], official: Iterable[OfficialPerson]
-) -> tuple[tuple[Person, ...], int]:
-    """The persons with their official fields (visibility, activity, a head box they lack), and
-    how many persons had no clear match (their official fields stay unknown)."""
-    matches = match_persons(persons, official)
-    return (
-        tuple(
-            person if record is None else _with_official(person, record)
-            for person, record in zip(persons, matches, strict=True)
-        ),
-        matches.count(None),
-    )
-
-
-def _with_official(person: Person, record: OfficialPerson) -> Person:
-    return dataclasses.replace(
-        person,
-        head_box=person.head_box or record.head_box,
-        is_visible=tuple(
-            int(v) if v is not None and labelled else -1
-            for v, labelled in zip(record.is_visible, person.labelled, strict=True)
-        ),
-        activity=record.activity,
-        category=record.category,
-        activity_id=record.activity_id,
-    )
-
-
-def _same_place(person: Person, record: OfficialPerson) -> bool:
-    if record.objpos is None or record.scale is None:
-        return False
-    return all(
-        abs(a - b) <= CENTER_TOLERANCE for a, b in zip(person.center, record.objpos, strict=True)
-    ) and abs(person.scale - record.scale) <= SCALE_TOLERANCE * abs(record.scale)
-
-
-def _joints_agree(person: Person, record: OfficialPerson) -> bool:
-    """No labelled joint contradicts, and some are compared (unless the JSON labels none)."""
-    compared = 0
-    for labelled, point, other in zip(person.labelled, person.joints, record.joints, strict=True):
-        if labelled and other is not None:
-            if any(abs(a - b) > JOINT_TOLERANCE for a, b in zip(point, other, strict=True)):
-                return False
-            compared += 1
-    return compared > 0 or not any(person.labelled)
-
-
 class _Reader:
     """Reads the record-form arrays of one file; every error names `source` and the position."""
 
@@ -385,8 +299,8 @@ class _Reader:
     def person(
         self, rect: np.void, where: str, index: int, r: int, single: bool, context: dict
     ) -> OfficialPerson:
-        corners = [self.number(_get(rect, k), f"{where}.{k}", index) for k in _HEAD_BOX_FIELDS]
-        present = [k for k, v in zip(_HEAD_BOX_FIELDS, corners, strict=True) if v is not None]
+        corners = [self.number(_get(rect, k), f"{where}.{k}", index) for k in HEAD_BOX_FIELDS]
+        present = [k for k, v in zip(HEAD_BOX_FIELDS, corners, strict=True) if v is not None]
         if present and len(present) != len(corners):
             raise self.fail(
                 index,
@@ -482,128 +396,3 @@ def _show(value: Any) -> str:
         return _show(value.ravel()[0])
     kind = {"U": "strings", "O": "a cell"}.get(value.dtype.kind, str(value.dtype))
     return f"an array of {kind} of shape {value.shape}"
-
-
-def official_images(persons: Iterable[OfficialPerson]) -> list[dict[str, Any]]:
-    """The writer's image mappings (see `official_mat`) for `persons`, grouped by `image_index` in
-    order of first appearance; persons of an image keep their order, and so get consecutive
-    `rect_index` values when the file is read back.
-    """
-    images: dict[int, dict[str, Any]] = {}
-    for person in persons:
-        image = images.setdefault(
-            person.image_index,
-            {
-                "name": person.image,
-                "is_train": person.is_train,
-                "annorect": [],
-                "single_person": [],
-                "act": {
-                    "cat_name": person.category,
-                    "act_name": person.activity,
-                    "act_id": person.activity_id,
-                },
-            },
-        )
-        image["annorect"].append(_rect(person))
-        if person.single_person:
-            image["single_person"].append(len(image["annorect"]))
-    return list(images.values())
-
-
-def _rect(person: OfficialPerson) -> dict[str, Any]:
-    box = person.head_box or (None,) * 4
-    points = [
-        {"id": joint, "x": point[0], "y": point[1], "is_visible": visible}
-        for joint, (point, visible) in enumerate(zip(person.joints, person.is_visible, strict=True))
-        if point is not None
-    ]
-    return {
-        **dict(zip(_HEAD_BOX_FIELDS, box, strict=True)),
-        "annopoints": {"point": points} if points else None,
-        "scale": person.scale,
-        "objpos": None if person.objpos is None else dict(zip("xy", person.objpos, strict=True)),
-    }
-
-
-def official_mat(images: Sequence[Mapping[str, Any]], video_list: Sequence[str] = ()) -> bytes:
-    """An official-layout `.mat` (struct `RELEASE`) for tests and samples; equal input, equal bytes.
-
-    Each image is a mapping with `name` (str), `annorect` (a list of person mappings; [] for none;
-    left out of every image: no `annorect` field), `is_train` (default True), `single_person`
-    (1-based person numbers, default none) and `act` (a mapping with `cat_name`, `act_name`,
-    `act_id`; default unknown: '', '', -1); `frame_sec` and `vididx` are written when given.
-    A person mapping may hold `x1`, `y1`, `x2`, `y2`, `scale`, `objpos` ({'x': .., 'y': ..}) and
-    `annopoints` ({'point': [..]} or directly the list of points); a point holds `id`, `x`, `y` and
-    optionally `is_visible`. Values are written as given, without checks, so that malformed files can
-    be made: None is MATLAB's empty [], a number a 1×1 double, a string a char array, a list of
-    mappings a struct array (1×1 for one element), a mapping a 1×1 struct. A key that no element
-    of a struct array has is no field of it; one that only some have is [] for the others.
-    """
-
-    annolist = []
-    for image in images:
-        entry: dict[str, Any] = {"image": {"name": image.get("name")}}
-        if "annorect" in image:
-            entry["annorect"] = [_points_wrapped(rect) for rect in image["annorect"]]
-        for key in ("frame_sec", "vididx"):
-            if key in image:
-                entry[key] = image[key]
-        annolist.append(entry)
-    count = len(images)
-    single = np.empty((count, 1), dtype=object)
-    for i, image in enumerate(images):
-        single[i, 0] = _mat_value(image.get("single_person", []))
-    unknown = {"cat_name": "", "act_name": "", "act_id": -1}
-    release = {
-        "annolist": _struct_array(annolist, (1, count)),
-        "img_train": np.array([[float(image.get("is_train", True)) for image in images]]),
-        "version": "12",
-        "single_person": single,
-        "act": _struct_array([image.get("act", unknown) for image in images], (count, 1)),
-        "video_list": _cell(list(video_list)),
-    }
-    return mat_bytes({"RELEASE": _struct_array([release], (1, 1))}, compress=True)
-
-
-def _points_wrapped(rect: Mapping[str, Any]) -> Mapping[str, Any]:
-    points = rect.get("annopoints")
-    if isinstance(points, (list, tuple)):
-        return {**rect, "annopoints": {"point": list(points)}}
-    return rect
-
-
-def _mat_value(value: Any) -> Any:
-    """`value` as savemat writes it in the official layout (see official_mat)."""
-    if value is None:
-        return np.zeros((0, 0))
-    if isinstance(value, (str, np.ndarray)):
-        return value
-    if isinstance(value, Mapping):
-        return _struct_array([value], (1, 1))
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return np.zeros((0, 0))
-        if all(isinstance(item, Mapping) for item in value):
-            return _struct_array(list(value), (1, len(value)))
-        return np.array(value, dtype=np.float64).reshape(-1, 1)
-    return np.array([[value]], dtype=np.float64)
-
-
-def _struct_array(items: Sequence[Mapping[str, Any]], shape: tuple[int, int]) -> np.ndarray:
-    fields = list(dict.fromkeys(key for item in items for key in item))
-    if not items:
-        return np.zeros((0, 0))
-    array = np.zeros(shape, dtype=[(name, object) for name in fields])
-    for i, item in enumerate(items):  # MATLAB's element order is column-major
-        array[np.unravel_index(i, shape, order="F")] = tuple(
-            _mat_value(item.get(name)) for name in fields
-        )
-    return array
-
-
-def _cell(values: Sequence[Any]) -> np.ndarray:
-    cell = np.empty((1, len(values)), dtype=object)
-    for i, value in enumerate(values):
-        cell[0, i] = _mat_value(value)
-    return cell

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 from mpii_pose import array_records, tfrecord
 from mpii_pose.example_encoder import ExampleEncoder
-from mpii_pose.examples import load_image, to_example
 from mpii_pose.features import feature_spec
 from mpii_pose.planning import ShardTask
+from mpii_pose.records import load_image, to_example
 
 
 @functools.cache

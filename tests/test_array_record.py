@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mpii_pose.engines import make_engine
-from mpii_pose.engines.local import LocalEngine
+from mpii_pose.engines.local_engine import LocalEngine
 from mpii_pose.errors import IncompleteBuildError
 from tests.conftest import (
     BIN,

@@ -9,7 +9,7 @@ from PIL import Image
 
 from mpii_pose import Builder
 from mpii_pose.cli import main
-from mpii_pose.sample import SAMPLE_DIR
+from mpii_pose.manual_dir import SAMPLE_DIR
 from mpii_pose.tf_startup import LEVEL_ENV, without_start_up_notices
 from tests.conftest import (
     BIN,

@@ -10,9 +10,9 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from mpii_pose.engines import choice
 from mpii_pose.engines.beam_engine import BeamEngine
-from mpii_pose.engines.local import LocalEngine
+from mpii_pose.engines.local_engine import LocalEngine
 from mpii_pose.engines.ray_engine import RayEngine
-from mpii_pose.sample import SAMPLE_DIR
+from mpii_pose.manual_dir import SAMPLE_DIR
 from tests.conftest import BIN, ENV, checked, digests, read_json
 
 LARGE = choice.RAY_MIN_EXAMPLES

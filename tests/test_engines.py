@@ -10,11 +10,11 @@ import tensorflow_datasets as tfds
 import mpii_pose
 from mpii_pose import planning
 from mpii_pose.engines import make_engine
-from mpii_pose.engines.local import LocalEngine
+from mpii_pose.engines.local_engine import LocalEngine
 from mpii_pose.errors import ImageError, IncompleteBuildError, MpiiPoseError
 from mpii_pose.images import is_stored_verbatim, to_rgb_jpeg
-from mpii_pose.manual_dir import load_sources
 from mpii_pose.shard_writer import write_shard
+from mpii_pose.sources import load_sources
 from tests.conftest import build, digests, leftovers, read_json
 
 MULTI_PROCESS_BEAM = "direct_num_workers=2,direct_running_mode=multi_processing"
@@ -156,7 +156,7 @@ def test_an_image_that_must_be_converted_is_converted_once_per_build(
     shard_data, reference, tmp_path, monkeypatch
 ):
     """Not once per person: the first shard write that needs it shares the result."""
-    import mpii_pose.examples as examples_module
+    import mpii_pose.records as records_module
 
     converted = []
 
@@ -166,7 +166,7 @@ def test_an_image_that_must_be_converted_is_converted_once_per_build(
             converted.append(hashlib.sha256(data).hexdigest())
         return result
 
-    monkeypatch.setattr(examples_module, "to_rgb_jpeg", counting)
+    monkeypatch.setattr(records_module, "to_rgb_jpeg", counting)
     persons = [e["image"] for name in ("train.json", "valid.json")
                for e in read_json(shard_data / name)]  # fmt: skip
     odd = {

@@ -14,8 +14,9 @@ from mpii_pose.evaluation import (
     head_sizes,
     pckh,
 )
-from mpii_pose.head_boxes import ground_truth_mat, parse_ground_truth
+from mpii_pose.head_boxes import parse_ground_truth
 from mpii_pose.sample import OFFICIAL_PATH
+from mpii_pose.sample.mat_writers import ground_truth_mat
 from mpii_pose.skeleton import JOINT_NAMES
 from tests.conftest import build, checked, read_json, write_json
 

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from mpii_pose.sample import SAMPLE_DIR
+from mpii_pose.manual_dir import SAMPLE_DIR
 from tests.conftest import BIN, checked, digests, leftovers, run
 
 

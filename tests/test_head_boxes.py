@@ -10,9 +10,10 @@ import tensorflow_datasets as tfds
 from scipy.io import savemat
 
 from mpii_pose.errors import AnnotationError, ManualDirError
-from mpii_pose.head_boxes import ground_truth_mat, parse_ground_truth
-from mpii_pose.manual_dir import load_sources
+from mpii_pose.head_boxes import parse_ground_truth
 from mpii_pose.sample import OFFICIAL_PATH
+from mpii_pose.sample.mat_writers import ground_truth_mat
+from mpii_pose.sources import load_sources
 from tests.conftest import build, leftovers, read_json
 
 

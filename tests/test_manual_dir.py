@@ -5,8 +5,9 @@ import shutil
 import pytest
 
 from mpii_pose.errors import AnnotationError, ManualDirError
-from mpii_pose.manual_dir import OFFICIAL_FILE, find_annotation_file, load_sources
+from mpii_pose.manual_dir import OFFICIAL_FILE, find_annotation_file
 from mpii_pose.sample import OFFICIAL_PATH
+from mpii_pose.sources import load_sources
 
 
 def move(manual_dir, name, to):
@@ -60,30 +61,6 @@ def test_missing_images_folder(manual_dir):
     shutil.rmtree(manual_dir / "images")
     with pytest.raises(ManualDirError, match=r"no images/ folder in .*manual"):
         load_sources(manual_dir)
-
-
-def test_every_split_is_validated_before_anything_else(manual_dir):
-    (manual_dir / "valid.json").write_bytes(b"\xff\xfe not utf-8")
-    with pytest.raises(AnnotationError, match=r"valid.json: not UTF-8 text"):
-        load_sources(manual_dir)
-    (manual_dir / "valid.json").write_text("[]")
-    with pytest.raises(AnnotationError, match=r"valid.json: holds no person entries"):
-        load_sources(manual_dir)
-
-
-def test_the_official_mat_adds_its_fields_and_unmatched_persons_are_reported(manual_dir, caplog):
-    sources = load_sources(manual_dir)  # the sample leaves every eleventh person out of it
-    persons = [p for s in sources.values() for p in s.persons]
-    known = [p for p in persons if p.is_visible is not None]
-    assert 0 < len(known) < len(persons)
-    assert {0, 1, -1} <= {v for p in known for v in p.is_visible}
-    labelled = [p for s in ("train", "validation") for p in sources[s].persons]
-    assert all(p.head_box is not None for p in labelled if p.is_visible is not None)
-    test = [p for p in sources["test"].persons if p.is_visible is not None]
-    assert test and all(p.is_visible == (-1,) * 16 and p.head_box is None for p in test)
-    unknown = sum(p.is_visible is None for p in sources["train"].persons)
-    assert f"{unknown} of {len(sources['train'].persons)} persons of" in caplog.text
-    assert all(p.activity == "" and p.activity_id == -1 for p in persons if p.is_visible is None)
 
 
 def test_the_official_mat_is_found_at_the_top_too_and_is_optional(manual_dir):

@@ -10,13 +10,9 @@ import tensorflow_datasets as tfds
 from scipy.io import loadmat, savemat
 
 from mpii_pose import Builder
-from mpii_pose.official_annotations import (
-    OfficialFormatError,
-    Problems,
-    official_mat,
-    parse_official,
-)
+from mpii_pose.official_annotations import OfficialFormatError, Problems, parse_official
 from mpii_pose.sample import OFFICIAL_PATH
+from mpii_pose.sample.mat_writers import official_mat
 from tests.conftest import BIN, ENV, build, read_json, run
 from tests.test_official_annotations import MALFORMED, SOURCE, joints_of, one, parse, points, rect
 

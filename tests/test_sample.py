@@ -7,7 +7,8 @@ import numpy as np
 from PIL import Image
 
 from mpii_pose.drawing import SIDE_COLOURS
-from mpii_pose.sample import BODY_TONES, OFFICIAL_PATH, SAMPLE_DIR, write_sample
+from mpii_pose.manual_dir import SAMPLE_DIR
+from mpii_pose.sample import BODY_TONES, OFFICIAL_PATH, write_sample
 from tests.conftest import BIN, checked, read_json
 
 

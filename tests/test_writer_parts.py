@@ -10,8 +10,8 @@ from tensorflow_datasets.core.utils import shard_utils
 
 from mpii_pose import tfrecord
 from mpii_pose.engines.beam_engine import pipeline_flags
-from mpii_pose.manual_dir import load_sources
 from mpii_pose.planning import plan_split, shard_tasks
+from mpii_pose.sources import load_sources
 
 RECORDS = [b"", b"x", bytes(range(256)) * 300]
 
@@ -84,7 +84,7 @@ def test_tasks_carry_records_and_paths_not_images(shard_data):
 def test_shard_writer_does_not_import_tensorflow(shard_data, tmp_path):
     code = f"""
 import sys
-from mpii_pose.manual_dir import load_sources
+from mpii_pose.sources import load_sources
 from mpii_pose.planning import plan_split, shard_tasks
 from mpii_pose.shard_writer import write_shard
 plan = plan_split(load_sources({str(shard_data)!r})["validation"])

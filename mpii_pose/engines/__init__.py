@@ -44,7 +44,7 @@ def make_engine(
 ) -> Engine:
     """The engine called `name`, configured from the command-line options that apply to it."""
     if name == "local":
-        from mpii_pose.engines.local import LocalEngine
+        from mpii_pose.engines.local_engine import LocalEngine
 
         return LocalEngine()
     if name == "ray":

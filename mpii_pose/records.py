@@ -1,4 +1,5 @@
-"""Turn a split's persons into the (key, example) pairs that every writer stores."""
+"""A person's record: its image, read and normalised, and its feature values; as the (key,
+example) pairs that TFDS's writer takes, and as the parts the shard writer encodes."""
 
 from __future__ import annotations
 
@@ -12,14 +13,10 @@ from etils import epath
 from mpii_pose.annotations import Person
 from mpii_pose.errors import ImageError
 from mpii_pose.images import UnreadableImage, is_stored_verbatim, to_rgb_jpeg
-from mpii_pose.manual_dir import SplitSource
+from mpii_pose.planning import example_key
+from mpii_pose.sources import SplitSource
 
 UNKNOWN_HEAD_BOX = (float("nan"),) * 4  # what `head_box` holds when no head box is known
-
-
-def example_key(person: Person) -> int:
-    """The key TFDS hashes to order a split: the entry's position in its annotation file."""
-    return person.annotation_index
 
 
 def to_example(person: Person, image: bytes) -> dict[str, Any]:

@@ -21,11 +21,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mpii_pose.annotations import HeadBox
-from mpii_pose.head_boxes import ground_truth_mat
-from mpii_pose.official_annotations import OfficialPerson, official_images, official_mat
+from mpii_pose.manual_dir import OFFICIAL_DIR, OFFICIAL_FILE
+from mpii_pose.official_annotations import OfficialPerson
+from mpii_pose.sample.mat_writers import ground_truth_mat, official_images, official_mat
 from mpii_pose.skeleton import LIMBS, NUM_JOINTS
 
-SAMPLE_DIR = Path(__file__).parent / "dummy_data"
 IMAGE_SIZE = (320, 240)
 # Standing figure, (x, y) in units of body height around the pelvis; the person's right is image left.
 _TEMPLATE: tuple[tuple[float, float], ...] = (
@@ -49,7 +49,7 @@ _TEMPLATE: tuple[tuple[float, float], ...] = (
 # Body colours, by a figure's place in its image: two skin tones and a slate grey.
 BODY_TONES: tuple[tuple[int, int, int], ...] = ((176, 120, 88), (122, 80, 54), (96, 98, 110))
 # Where the official annotation zip puts its .mat, and activities as it names them ('' unknown).
-OFFICIAL_PATH = "mpii_human_pose_v1_u12_2/mpii_human_pose_v1_u12_1.mat"
+OFFICIAL_PATH = f"{OFFICIAL_DIR}/{OFFICIAL_FILE}"
 _ACTIVITIES = (
     ("sports", "bicycling, mountain", 1),
     ("occupation", "carpentry, general", 2),
@@ -299,7 +299,3 @@ def main(argv: list[str] | None = None) -> None:
         args.seed,
         test_images=args.test_images,
     )
-
-
-if __name__ == "__main__":
-    main()

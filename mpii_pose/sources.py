@@ -1,0 +1,109 @@
+"""A split's source: its JSON persons, with the head boxes and official annotations that enrich
+them, and its images folder; read and checked before anything is written.
+
+`manual_dir` says where the files are; the parsers (`annotations`, `head_boxes`,
+`official_annotations`) read them; `official_matching` pairs official persons with the JSON's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from etils import epath
+
+from mpii_pose import head_boxes, official_annotations, official_matching
+from mpii_pose.annotations import Person, parse_annotations
+from mpii_pose.errors import AnnotationError, ManualDirError
+from mpii_pose.manual_dir import (
+    IMAGES_DIR,
+    TEST_SPLIT,
+    find_annotation_files,
+    find_head_box_file,
+    find_images_dir,
+    find_official_file,
+    has_annotations,
+)
+
+_LOG = logging.getLogger(__name__)
+# Set to 1 (or true), a problem in the official .mat stops the build instead of being counted.
+STRICT_OFFICIAL_ENV = "MPII_POSE_STRICT_OFFICIAL"
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitSource:
+    """Everything a split is built from: its annotation file, parsed, and the images folder."""
+
+    split: str
+    annotation_file: epath.Path
+    images_dir: epath.Path
+    persons: tuple[Person, ...]
+
+
+def load_sources(
+    manual_dir: epath.PathLike | None,
+    downloaded: tuple[epath.PathLike, ...] = (),
+    strict_official: bool = False,
+) -> dict[str, SplitSource]:
+    """Locates and parses every split's annotations, so that bad input fails before any write.
+
+    The images come from the first of `manual_dir` and `downloaded` that has `images/`, the
+    annotations (and head boxes) from the first that has an annotation file. What is wrong in the
+    official .mat leaves the persons it concerns with unknown official values, with a warning per
+    kind of problem; with `strict_official`, it is an error.
+    """
+    roots = [epath.Path(r) for r in (manual_dir, *downloaded) if r is not None]
+    if not roots:
+        raise ManualDirError("no manual directory and nothing downloaded to build from")
+    images_root = next((r for r in roots if (r / IMAGES_DIR).is_dir()), roots[0])
+    images_dir = find_images_dir(images_root)
+    annotation_root = next((r for r in roots if has_annotations(r)), roots[0])
+    official_file = find_official_file(roots)
+    official = _read_official(official_file, strict_official) if official_file else None
+    sources = {}
+    for split, path in find_annotation_files(annotation_root).items():
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise AnnotationError.at(str(path), None, f"not UTF-8 text ({err})") from None
+        persons = parse_annotations(text, str(path), joints_optional=split == TEST_SPLIT)
+        if not persons:
+            raise AnnotationError.at(str(path), None, "holds no person entries")
+        box_file = find_head_box_file(annotation_root, split)
+        if box_file is not None:
+            truth = head_boxes.parse_ground_truth(box_file.read_bytes(), str(box_file))
+            persons = head_boxes.attach_head_boxes(persons, truth, str(box_file), str(path))
+        if official is not None:
+            persons, unmatched = official_matching.attach_official(persons, official)
+            if unmatched:
+                _LOG.warning(
+                    "%d of %d persons of %s have no single match in %s: their is_visible, "
+                    "activity and category are unknown",
+                    unmatched,
+                    len(persons),
+                    path,
+                    official_file,
+                )
+        sources[split] = SplitSource(split, path, images_dir, persons)
+    return sources
+
+
+def _read_official(
+    path: epath.Path, strict: bool
+) -> tuple[official_annotations.OfficialPerson, ...]:
+    """The official .mat's persons; read leniently unless `strict` (see `parse_official`)."""
+    problems = None if strict else official_annotations.Problems()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        error = official_annotations.OfficialFormatError(
+            str(path), None, "", f"cannot be read ({err.strerror or err})"
+        )
+        if problems is None:
+            raise error from None
+        problems.add(error, "the whole file (every person)")
+        data = None
+    persons = () if data is None else official_annotations.parse_official(data, str(path), problems)
+    for line in problems.lines() if problems else ():
+        _LOG.warning("%s; those persons' is_visible, activity and head box stay unknown", line)
+    return persons
