@@ -96,9 +96,9 @@ def _parser() -> argparse.ArgumentParser:
         "--engine",
         choices=(_AUTO, *choice.WRITERS),
         default=_AUTO,
-        help="what runs the shard writes: local (this process), ray (one task per shard), "
-        "beam (an Apache Beam pipeline) or tfds (TFDS's own writer); all give the same bytes. "
-        f"{_AUTO}: ray when --workers or --address is given, beam when "
+        help="what runs the shard writes: "
+        + ", ".join(f"{name} ({how})" for name, how in choice.WRITERS.items())
+        + f"; all give the same bytes. {_AUTO}: ray when --workers or --address is given, beam when "
         f"--beam_pipeline_options is, else ${choice.ENV_VAR} if set, else ray for builds of "
         f"{choice.RAY_MIN_EXAMPLES:,} examples or more on {choice.RAY_MIN_CPUS} CPUs or more, "
         "else local (default: %(default)s)",
@@ -124,8 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--file_format",
-        choices=("tfrecord", "array_record"),
-        default="tfrecord",
+        choices=choice.ENGINE_FORMATS,
+        default=choice.ENGINE_FORMATS[0],
         help="shard file format; array_record gives random access without TensorFlow through "
         "tfds.data_source (default: %(default)s)",
     )

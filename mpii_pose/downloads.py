@@ -44,29 +44,78 @@ class Archive:
     what: str  # for messages: whose file it is, and its size when large
 
 
-ARCHIVES: tuple[Archive, ...] = (
-    Archive(
-        manual_dir.IMAGES,
-        "mpii_human_pose_v1.tar.gz",
-        "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1.tar.gz",
-        manual_dir.find_images_dir,
-        "the official images, 12 GB",
-    ),
-    Archive(
-        manual_dir.ANNOTATIONS,
-        "mpii_annotations.tar",
-        "https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar",
-        manual_dir.find_annotation_files,
-        "mmpose's JSON annotations",
-    ),
-    Archive(
-        manual_dir.ANNOTATIONS,
-        "mpii_human_pose_v1_u12_2.zip",
-        "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1_u12_2.zip",
-        manual_dir.require_official_file,
-        "the official annotations",
-    ),
+IMAGES_ARCHIVE = Archive(
+    manual_dir.IMAGES,
+    "mpii_human_pose_v1.tar.gz",
+    "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1.tar.gz",
+    manual_dir.find_images_dir,
+    "the official images, 12 GB",
 )
+JSON_ARCHIVE = Archive(
+    manual_dir.ANNOTATIONS,
+    "mpii_annotations.tar",
+    "https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar",
+    manual_dir.find_annotation_files,
+    "mmpose's JSON annotations",
+)
+OFFICIAL_ARCHIVE = Archive(
+    manual_dir.ANNOTATIONS,
+    "mpii_human_pose_v1_u12_2.zip",
+    "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1_u12_2.zip",
+    manual_dir.require_official_file,
+    "the official annotations",
+)
+ARCHIVES: tuple[Archive, ...] = (IMAGES_ARCHIVE, JSON_ARCHIVE, OFFICIAL_ARCHIVE)
+# HRNet's data release, where its JSON and gt_valid.mat come from (not downloaded: a Google Drive).
+HRNET_DATA = "https://github.com/leoxiaobin/deep-high-resolution-net.pytorch#data-preparation"
+
+
+def manual_instructions() -> str:
+    """What a manual directory may hold instead of each download, and where to get it: the
+    builder's MANUAL_DOWNLOAD_INSTRUCTIONS, from the names `manual_dir` searches for."""
+
+    def names(files: Sequence[str]) -> str:
+        quoted = [f"`{name}`" for name in files]
+        return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 2 else quoted)
+
+    files = manual_dir.ANNOTATION_FILES
+    splits = [f"  - {split}: {names(files[split])}" for split in manual_dir.REQUIRED_SPLITS]
+    test = manual_dir.TEST_SPLIT
+    splits.append(f"  - optionally {test} (test persons without joints): {names(files[test])}")
+    folders = ", ".join(f"`{folder}/`" for folder in manual_dir.ANNOTATION_DIRS if folder)
+    annot = next(folder for folder in manual_dir.ANNOTATION_DIRS if folder)
+    images = manual_dir.IMAGES_DIR
+    split_lines = "\n".join(splits)
+    return f"""\
+Optional: what the manual directory (`--manual_dir`, by default
+`<data_dir>/downloads/manual/`) holds is used instead of downloading it.
+
+* `{images}/`: the MPII images ({IMAGES_ARCHIVE.what}; sha256 in checksums.tsv), from
+  {IMAGES_ARCHIVE.url}
+  unpacked in the manual directory; it creates `{images}/` with 24,984 JPEGs.
+* The HRNet/mmpose JSON annotations, one entry per person, one file per split:
+{split_lines}
+  HRNet's are in the `mpii/annot/` folder of its data release
+  ({HRNET_DATA}),
+  mmpose's in {JSON_ARCHIVE.url}.
+  They may sit at the top of the manual directory or in one of
+  {folders}.
+* For PCKh evaluation, the validation head boxes, found like the JSON:
+  {names(manual_dir.HEAD_BOX_FILES["validation"])}. Without them the validation `head_box` is NaN.
+* Optional, for occlusion flags, activities and head boxes of all persons:
+  `{manual_dir.OFFICIAL_FILE}`, found like the JSON, from
+  {OFFICIAL_ARCHIVE.url}
+
+What is missing is downloaded: the images archive above, and for the annotations
+mmpose's {JSON_ARCHIVE.filename} with the official {OFFICIAL_ARCHIVE.filename}.
+
+Layout example:
+    manual_dir/{images}/000001163.jpg ...
+    manual_dir/{annot}/{files["train"][0]}
+    manual_dir/{annot}/{files["validation"][0]}
+    manual_dir/{annot}/{manual_dir.HEAD_BOX_FILES["validation"][0]}
+    manual_dir/{manual_dir.OFFICIAL_DIR}/{manual_dir.OFFICIAL_FILE}
+"""
 
 
 def archive_url(archive: Archive, mirror: str | None = None) -> str:

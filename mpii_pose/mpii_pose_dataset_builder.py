@@ -71,42 +71,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         "1.0.0": "Initial release: one example per annotated person, 64 train / 8 validation "
         "shards, raw MATLAB 1-based joints, byte-reproducible shards.",
     }
-    MANUAL_DOWNLOAD_INSTRUCTIONS = """
-    Optional: what the manual directory (`--manual_dir`, by default
-    `<data_dir>/downloads/manual/`) holds is used instead of downloading it.
-
-    * `images/`: the MPII images, from
-      https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1.tar.gz
-      (12 GB; sha256 in checksums.tsv) unpacked in the manual directory; it
-      creates `images/` with 24,984 JPEGs.
-    * The HRNet/mmpose JSON annotations, one entry per person:
-      - HRNet's `train.json` and `valid.json` (or `validation.json`), from the
-        `mpii/annot/` folder of HRNet's data release
-        (https://github.com/leoxiaobin/deep-high-resolution-net.pytorch#data-preparation), or
-      - mmpose's `mpii_train.json` and `mpii_val.json`, from
-        https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar
-      Optionally, for a `test` split: HRNet's `test.json` or mmpose's
-      `mpii_test.json` (test persons without joints).
-      They may sit at the top of the manual directory or in `annot/`,
-      `annotations/` or `mpii_human_pose_v1_u12_2/`; exactly one file per split.
-    * For PCKh evaluation, the validation head boxes: HRNet's `gt_valid.mat`
-      or mmpose's `mpii_gt_val.mat`, beside the JSON. Without it the
-      `head_box` feature is NaN.
-
-    * Optional, for occlusion flags, activities and head boxes of all persons:
-      `mpii_human_pose_v1_u12_1.mat` from
-      https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1_u12_2.zip
-      (at the top or in `mpii_human_pose_v1_u12_2/`).
-
-    What is missing is downloaded: the images archive above, and for the
-    annotations mmpose's mpii_annotations.tar with the official zip.
-
-    Layout example:
-        manual_dir/images/000001163.jpg ...
-        manual_dir/annot/train.json
-        manual_dir/annot/valid.json
-        manual_dir/annot/gt_valid.mat
-    """
+    MANUAL_DOWNLOAD_INSTRUCTIONS = downloads.manual_instructions()
 
     def __init__(
         self,
@@ -229,8 +194,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     self.info.file_format,
                 )
         else:
-            with chosen.engine.started() as ran_on:
-                split_infos, seconds = self._write_with_engine(chosen.engine, plans)
+            with chosen.engine.started():
+                split_infos, ran_on, seconds = self._write_with_engine(chosen.engine, plans)
             self.last_write = WriteReport(ran_on, chosen.reason, seconds)
         self.info.set_splits(splits_lib.SplitDict(split_infos))
 
@@ -264,9 +229,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _write_with_engine(
         self, engine: Engine, plans: list[planning.SplitPlan]
-    ) -> tuple[list[splits_lib.SplitInfo], float]:
+    ) -> tuple[list[splits_lib.SplitInfo], str, float]:
         """Runs every shard write with the engine, then counts each shard file against the plan;
-        returns the splits and the seconds the writes took."""
+        returns the splits, where the writes ran and the seconds they took."""
         templates = {plan.split: self._get_filename_template(plan.split) for plan in plans}
         converted_dir, receipts_dir = (
             epath.Path(self.data_dir) / name for name in (_CONVERTED_DIR, _RECEIPTS_DIR)
@@ -288,7 +253,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         ) as progress:
             start = time.perf_counter()
             try:
-                engine.run(tasks, progress)
+                ran_on = engine.run(tasks, progress)
                 receipts = array_records.read_receipts(receipts_dir)
             finally:
                 for scratch in (converted_dir, receipts_dir):
@@ -314,7 +279,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     filename_template=template,
                 )
             )
-        return split_infos, seconds
+        return split_infos, ran_on, seconds
 
 
 def _beam_examples(source: sources.SplitSource):

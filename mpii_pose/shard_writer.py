@@ -10,13 +10,15 @@ writes one).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from mpii_pose import array_records, tfrecord
 from mpii_pose.example_encoder import ExampleEncoder
 from mpii_pose.features import feature_spec
 from mpii_pose.planning import ShardTask
 from mpii_pose.records import load_image, to_example
+
+Record = tuple[bytes | memoryview, ...]  # a serialised example, in parts
 
 
 @functools.cache
@@ -25,18 +27,30 @@ def encoder() -> ExampleEncoder:
     return ExampleEncoder(feature_spec(), gap="image")
 
 
-def shard_records(task: ShardTask) -> Iterator[tuple[bytes | memoryview, ...]]:
+def shard_records(task: ShardTask) -> Iterator[Record]:
     """The serialised examples of one shard, in plan order, as (head, image, tail) parts."""
     for person in task.persons:
         image = load_image(task.images_dir, task.annotation_file, person, task.converted_dir)
         yield encoder().encode(to_example(person, image))
 
 
+def _write_tfrecord(task: ShardTask, records: Iterator[Record]) -> None:
+    tfrecord.write_records(task.path, records)
+
+
+def _write_array_record(task: ShardTask, records: Iterator[Record]) -> None:
+    num_bytes = array_records.write_records(task.path, records)
+    array_records.save_receipt(task.receipts_dir, task.path, num_bytes)
+
+
+# The shard file formats the engines write, and how.
+FILE_WRITERS: dict[str, Callable[[ShardTask, Iterator[Record]], None]] = {
+    tfrecord.FORMAT: _write_tfrecord,
+    array_records.FORMAT: _write_array_record,
+}
+
+
 def write_shard(task: ShardTask) -> int:
     """Writes the shard file of `task` in its format; returns the number of examples written."""
-    if task.file_format == array_records.FORMAT:
-        num_bytes = array_records.write_records(task.path, shard_records(task))
-        array_records.save_receipt(task.receipts_dir, task.path, num_bytes)
-    else:
-        tfrecord.write_records(task.path, shard_records(task))
+    FILE_WRITERS[task.file_format](task, shard_records(task))
     return len(task.persons)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 import crc32c
 from etils import epath
 
+FORMAT = "tfrecord"
 _LENGTH = struct.Struct("<Q")
 _CRC = struct.Struct("<I")
 _MASK_DELTA = 0xA282EAD8

@@ -54,9 +54,10 @@ class ReceiptLosingEngine(LocalEngine):
     """Writes every shard, then loses one shard's receipt, as a writer killed before it left one."""
 
     def run(self, tasks, progress):
-        super().run(tasks, progress)
+        ran_on = super().run(tasks, progress)
         task = tasks[5]
         (Path(task.receipts_dir) / Path(task.path).name).unlink()
+        return ran_on
 
 
 def test_a_shard_without_its_receipt_was_not_finished(shard_data, tmp_path):

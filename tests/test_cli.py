@@ -9,7 +9,9 @@ from PIL import Image
 
 from mpii_pose import Builder
 from mpii_pose.cli import main
-from mpii_pose.manual_dir import SAMPLE_DIR
+from mpii_pose.engines import choice
+from mpii_pose.manual_dir import ANNOTATION_FILES, OFFICIAL_FILE, SAMPLE_DIR
+from mpii_pose.sources import STRICT_OFFICIAL_ENV
 from mpii_pose.tf_startup import LEVEL_ENV, without_start_up_notices
 from tests.conftest import (
     BIN,
@@ -106,6 +108,12 @@ def test_help_explains_every_option(capsys):
         assert option in text
     assert "annotations/" in text and "array_record" in text and "tfds.load" in text
     assert "RAY_ADDRESS" in text and "DirectRunner" in text
+    flat = " ".join(text.split())  # argparse wraps lines
+    for name, how in choice.WRITERS.items():
+        assert f"{name} ({how})" in flat
+    assert f"--file_format {{{','.join(choice.ENGINE_FORMATS)}}}" in flat
+    for name in (OFFICIAL_FILE, STRICT_OFFICIAL_ENV, *ANNOTATION_FILES["test"]):
+        assert name in flat
 
 
 def test_show_draws_a_grid_of_examples_with_their_head_boxes(manual_dir, tmp_path):

@@ -23,6 +23,7 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.core.download import checksums
 
 import mpii_pose
+from mpii_pose import manual_dir
 from mpii_pose.downloads import ARCHIVES, CHECKSUMS_ENV, MIRROR_ENV, mirrored_url_infos
 from mpii_pose.errors import DownloadError
 from mpii_pose.sample import OFFICIAL_PATH, write_sample
@@ -317,3 +318,17 @@ def test_a_build_stopped_mid_download_keeps_no_partial_file(server, tmp_path, si
     assert process.returncode == code, stderr[-3000:]
     assert "nothing was left half-written" in stderr
     assert not partial.exists() and partial_files(data_dir) == [] and leftovers(data_dir) == []
+
+
+def test_the_manual_instructions_name_every_file_folder_and_archive_a_build_uses():
+    """TFDS shows them when a manual directory is missing; they are built from what a build
+    searches for, so they cannot fall behind it."""
+    text = mpii_pose.Builder.MANUAL_DOWNLOAD_INSTRUCTIONS
+    files = [name for names in manual_dir.ANNOTATION_FILES.values() for name in names]
+    files += [name for names in manual_dir.HEAD_BOX_FILES.values() for name in names]
+    for name in (*files, manual_dir.OFFICIAL_FILE, f"{manual_dir.IMAGES_DIR}/"):
+        assert f"`{name}`" in text
+    for folder in manual_dir.ANNOTATION_DIRS[1:]:
+        assert f"`{folder}/`" in text
+    for archive in ARCHIVES:
+        assert archive.url in text and archive.filename in text

@@ -29,11 +29,20 @@ def local_ray():
 
 
 @pytest.mark.parametrize(
-    "name, options",
-    [("local", {}), ("ray", {}), ("beam", {"beam_pipeline_options": MULTI_PROCESS_BEAM})],
+    "name, options, ran_on",
+    [
+        ("local", {}, "local"),
+        ("ray", {}, "ray on local Ray, 2 CPUs"),
+        (
+            "beam",
+            {"beam_pipeline_options": MULTI_PROCESS_BEAM},
+            "beam --direct_num_workers=2 --direct_running_mode=multi_processing "
+            "--runner=DirectRunner",
+        ),
+    ],
 )
 def test_engine_output_is_byte_identical_to_tfds_build(
-    name, options, shard_data, reference, tmp_path, request
+    name, options, ran_on, shard_data, reference, tmp_path, request
 ):
     if name == "ray":
         request.getfixturevalue("local_ray")
@@ -41,6 +50,7 @@ def test_engine_output_is_byte_identical_to_tfds_build(
     assert digests(tmp_path) == reference
     assert builder.info.splits["train"].num_shards == 64
     assert builder.info.splits["validation"].num_shards == 8
+    assert builder.last_write.ran_on == ran_on  # what the engine's run says, for the summary
 
 
 def test_the_autoscaler_monitor_is_stopped_before_shutdown_and_ray_still_works(local_ray):
@@ -107,16 +117,17 @@ class DroppingEngine(LocalEngine):
     """Loses the last shard write without a word, as Beam's DirectRunner has been seen to do."""
 
     def run(self, tasks, progress):
-        super().run(tasks[:-1], progress)
+        return super().run(tasks[:-1], progress)
 
 
 class ShortWriteEngine(LocalEngine):
     """Writes every shard, then one of them again without its last example."""
 
     def run(self, tasks, progress):
-        super().run(tasks, progress)
+        ran_on = super().run(tasks, progress)
         short = tasks[3]
         write_shard(type(short)(**{**short.__dict__, "persons": short.persons[:-1]}))
+        return ran_on
 
 
 @pytest.mark.parametrize(

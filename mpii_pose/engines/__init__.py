@@ -13,7 +13,12 @@ from typing import Protocol
 
 from mpii_pose.planning import ShardTask
 
-ENGINES: tuple[str, ...] = ("local", "ray", "beam")
+# Each engine, and how it runs the shard writes.
+ENGINES: dict[str, str] = {
+    "local": "in this process",
+    "ray": "one Ray task per shard",
+    "beam": "an Apache Beam pipeline",
+}
 
 
 class Progress(Protocol):
@@ -25,13 +30,13 @@ class Engine(Protocol):
 
     name: str
 
-    def started(self) -> AbstractContextManager[str]:
-        """Gets the engine ready for the block (Ray: its cluster) and yields where the writes will
-        run, for summaries."""
+    def started(self) -> AbstractContextManager[object]:
+        """Gets the engine ready for the block (Ray: its cluster) and stops what it started."""
         ...
 
-    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
-        """Runs the shard writes, within `started()`."""
+    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> str:
+        """Runs the shard writes, within `started()`; returns where they ran, for summaries
+        (e.g. "ray on local Ray, 2 CPUs")."""
         ...
 
 

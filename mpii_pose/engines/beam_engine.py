@@ -45,13 +45,11 @@ class BeamEngine:
         self.options = options
         self.runner = runner
 
-    def started(self) -> contextlib.AbstractContextManager[str]:
-        chosen = self.options.get_all_options(drop_default=True, retain_unknown_options=True)
-        flags = [f"--{key}={value}" for key, value in sorted(chosen.items())]
-        runner = [f"runner {type(self.runner).__name__}"] if self.runner else []
-        return contextlib.nullcontext(" ".join(["beam", *runner, *flags]))
+    def started(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
-    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
+    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> str:
+        """Runs the pipeline; returns "beam", the runner object's class and the options set."""
         import apache_beam as beam
 
         with beam.Pipeline(runner=self.runner, options=self.options) as pipeline:
@@ -62,3 +60,7 @@ class BeamEngine:
                 | "WriteShard" >> beam.Map(write_shard)
             )
         progress.update(sum(len(task.persons) for task in tasks))
+        chosen = self.options.get_all_options(drop_default=True, retain_unknown_options=True)
+        flags = [f"--{key}={value}" for key, value in sorted(chosen.items())]
+        runner = [f"runner {type(self.runner).__name__}"] if self.runner else []
+        return " ".join([self.name, *runner, *flags])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from mpii_pose.engines import ENGINES, Engine, make_engine
 from mpii_pose.errors import MpiiPoseError
+from mpii_pose.shard_writer import FILE_WRITERS
 
 if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -22,13 +23,14 @@ if TYPE_CHECKING:
 
 ENV_VAR = "MPII_POSE_ENGINE"
 TFDS_WRITER = "tfds"
-WRITERS: tuple[str, ...] = (*ENGINES, TFDS_WRITER)
+# Every writer a build may run, and how it writes: the engines, and TFDS's own writer.
+WRITERS: dict[str, str] = {**ENGINES, TFDS_WRITER: "TFDS's own writer"}
 # Ray's start and stop cost seconds; below this many examples, or on fewer CPUs, the in-process
 # engine finishes first (benchmarks/README.md).
 RAY_MIN_EXAMPLES = 10_000
 RAY_MIN_CPUS = 4
 # What the engines write; other formats are TFDS's writer's.
-ENGINE_FORMATS: tuple[str, ...] = ("tfrecord", "array_record")
+ENGINE_FORMATS: tuple[str, ...] = tuple(FILE_WRITERS)
 
 
 class EngineChoiceError(MpiiPoseError):

@@ -13,9 +13,10 @@ from mpii_pose.shard_writer import write_shard
 class LocalEngine:
     name = "local"
 
-    def started(self) -> contextlib.AbstractContextManager[str]:
-        return contextlib.nullcontext("local")
+    def started(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
-    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
+    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> str:
         for task in tasks:
             progress.update(write_shard(task))
+        return self.name

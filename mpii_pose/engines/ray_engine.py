@@ -75,7 +75,7 @@ class RayEngine:
         self._owns_local_cluster = False
 
     @contextlib.contextmanager
-    def started(self) -> Iterator[str]:
+    def started(self) -> Iterator[None]:
         """Starts a local Ray (or connects to the cluster at `address`) unless Ray already runs in
         this process, and shuts down what it started, workers included, when the block ends."""
         import ray
@@ -94,9 +94,7 @@ class RayEngine:
                 )
         self._owns_local_cluster = started and not self.address
         try:
-            context = ray.get_runtime_context()
-            where = f"cluster {context.gcs_address}" if self.address else "local Ray"
-            yield f"ray on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"
+            yield
         finally:
             if self._owns_local_cluster:
                 _stop_autoscaler_monitor(ray)
@@ -104,10 +102,14 @@ class RayEngine:
                 ray.shutdown(wait_for_processes=True)
             self._owns_local_cluster = False
 
-    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> None:
+    def run(self, tasks: Sequence[ShardTask], progress: Progress) -> str:
+        """Runs the shard writes; returns "ray on" the cluster's address or "local Ray", and its
+        CPUs."""
         import ray
 
         self._run(ray, tasks, progress, cancel_on_exit=not self._owns_local_cluster)
+        where = f"cluster {ray.get_runtime_context().gcs_address}" if self.address else "local Ray"
+        return f"{self.name} on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"
 
     def _run(
         self, ray, tasks: Sequence[ShardTask], progress: Progress, cancel_on_exit: bool
