@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 from etils import epath
 
-from mpii_pose import __version__
+from mpii_pose import __version__, array_records, tfrecord
+from mpii_pose.downloads import MIRROR_ENV
 from mpii_pose.drawing import draw_example, grid
 from mpii_pose.engines import Engine, choice, make_engine
 from mpii_pose.errors import ManualDirError, MpiiPoseError
@@ -30,6 +31,7 @@ from mpii_pose.manual_dir import (
     annotation_layout,
     describe_part,
 )
+from mpii_pose.planning import SHARDS_PER_SPLIT
 from mpii_pose.sources import STRICT_OFFICIAL_ENV
 from mpii_pose.tf_startup import import_tensorflow
 
@@ -68,8 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build",
         help="write the train, validation (and test) shards",
-        description="Write the train (64 shards), validation (8 shards) and, with a test file, "
-        "test (32 shards) splits, the same bytes as `tfds build mpii_pose`.",
+        description=f"Write the train ({SHARDS_PER_SPLIT['train']} shards), validation "
+        f"({SHARDS_PER_SPLIT['validation']} shards) and, with a test file, test "
+        f"({SHARDS_PER_SPLIT['test']} shards) splits, the same bytes as `tfds build mpii_pose`.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -78,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         "--manual_dir",
         metavar="M",
         help=f"folder with {describe_part(IMAGES)} and the HRNet/mmpose JSON "
-        f"({annotation_layout()}); what it lacks is downloaded ($MPII_POSE_MIRROR fetches from "
+        f"({annotation_layout()}); what it lacks is downloaded (${MIRROR_ENV} fetches from "
         "a mirror). Default: DATA_DIR/downloads/manual",
     )
     source.add_argument(
@@ -125,9 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--file_format",
         choices=choice.ENGINE_FORMATS,
-        default=choice.ENGINE_FORMATS[0],
-        help="shard file format; array_record gives random access without TensorFlow through "
-        "tfds.data_source (default: %(default)s)",
+        default=tfrecord.FORMAT,
+        help=f"shard file format; {array_records.FORMAT} gives random access without TensorFlow "
+        "through tfds.data_source (default: %(default)s)",
     )
     build.add_argument(
         "--max_examples_per_split",
@@ -187,7 +190,7 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
         type=_non_negative_int,
         default=0,
         metavar="K",
-        help="skip the first K examples of the split, in its stored order (default: 0)",
+        help="skip the first K examples of the split, in its stored order (default: %(default)s)",
     )
     show.add_argument(
         "--columns",

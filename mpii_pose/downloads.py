@@ -6,7 +6,7 @@ published. `MPII_POSE_MIRROR` fetches every file from a mirror instead (verified
 official file's checksum); `MPII_POSE_CHECKSUMS` reads and registers checksums in another file.
 Before anything is downloaded, the log says what the manual directory lacks; an unreachable host
 fails the build at once. A failed or interrupted download leaves no partial file behind: the next
-run starts it afresh.
+run starts it afresh. `manual_instructions` tells users what to put where instead.
 """
 
 from __future__ import annotations
@@ -90,10 +90,11 @@ def manual_instructions() -> str:
 Optional: what the manual directory (`--manual_dir`, by default
 `<data_dir>/downloads/manual/`) holds is used instead of downloading it.
 
-* `{images}/`: the MPII images ({IMAGES_ARCHIVE.what}; sha256 in checksums.tsv), from
+* `{images}/`: {IMAGES_ARCHIVE.what} (sha256 in checksums.tsv), from
   {IMAGES_ARCHIVE.url}
   unpacked in the manual directory; it creates `{images}/` with 24,984 JPEGs.
-* The HRNet/mmpose JSON annotations, one entry per person, one file per split:
+* The HRNet/mmpose JSON annotations, one entry per person; exactly one file per
+  split (HRNet's names, then mmpose's `mpii_` ones):
 {split_lines}
   HRNet's are in the `mpii/annot/` folder of its data release
   ({HRNET_DATA}),
@@ -101,7 +102,7 @@ Optional: what the manual directory (`--manual_dir`, by default
   They may sit at the top of the manual directory or in one of
   {folders}.
 * For PCKh evaluation, the validation head boxes, found like the JSON:
-  {names(manual_dir.HEAD_BOX_FILES["validation"])}. Without them the validation `head_box` is NaN.
+  {names(manual_dir.HEAD_BOX_FILES["validation"])} (HRNet's or mmpose's). Without them the validation `head_box` is NaN.
 * Optional, for occlusion flags, activities and head boxes of all persons:
   `{manual_dir.OFFICIAL_FILE}`, found like the JSON, from
   {OFFICIAL_ARCHIVE.url}

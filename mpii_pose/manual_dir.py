@@ -1,8 +1,6 @@
-"""Find the images folder and the annotation files in a manual directory, where users keep them.
-
-A build reads from the manual directory first and from extracted downloads for the parts it lacks
-(see mpii_pose.downloads): the images from the first folder with `images/`, every annotation file
-from the first folder with any.
+"""Find the images folder and the annotation files in a manual directory (or an extracted
+download), in the folders and under the names users keep them: the names are defined here once.
+Reading them is `sources`' job.
 """
 
 from __future__ import annotations

@@ -184,7 +184,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             start = time.perf_counter()
             split_infos = [self._write_with_tfds(plan, download_config) for plan in plans]
             seconds = time.perf_counter() - start
-            self.last_write = WriteReport("tfds (TFDS's writer)", chosen.reason, seconds)
+            ran_on = f"{chosen.name} ({choice.WRITERS[chosen.name]})"
+            self.last_write = WriteReport(ran_on, chosen.reason, seconds)
             for plan, info in zip(plans, split_infos, strict=True):
                 checks.verify_split(
                     plan.split,

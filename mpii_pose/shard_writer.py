@@ -18,7 +18,7 @@ from mpii_pose.features import feature_spec
 from mpii_pose.planning import ShardTask
 from mpii_pose.records import load_image, to_example
 
-Record = tuple[bytes | memoryview, ...]  # a serialised example, in parts
+Serialized = tuple[bytes | memoryview, ...]  # one serialised example, in parts
 
 
 @functools.cache
@@ -27,24 +27,24 @@ def encoder() -> ExampleEncoder:
     return ExampleEncoder(feature_spec(), gap="image")
 
 
-def shard_records(task: ShardTask) -> Iterator[Record]:
+def shard_records(task: ShardTask) -> Iterator[Serialized]:
     """The serialised examples of one shard, in plan order, as (head, image, tail) parts."""
     for person in task.persons:
         image = load_image(task.images_dir, task.annotation_file, person, task.converted_dir)
         yield encoder().encode(to_example(person, image))
 
 
-def _write_tfrecord(task: ShardTask, records: Iterator[Record]) -> None:
+def _write_tfrecord(task: ShardTask, records: Iterator[Serialized]) -> None:
     tfrecord.write_records(task.path, records)
 
 
-def _write_array_record(task: ShardTask, records: Iterator[Record]) -> None:
+def _write_array_record(task: ShardTask, records: Iterator[Serialized]) -> None:
     num_bytes = array_records.write_records(task.path, records)
     array_records.save_receipt(task.receipts_dir, task.path, num_bytes)
 
 
 # The shard file formats the engines write, and how.
-FILE_WRITERS: dict[str, Callable[[ShardTask, Iterator[Record]], None]] = {
+FILE_WRITERS: dict[str, Callable[[ShardTask, Iterator[Serialized]], None]] = {
     tfrecord.FORMAT: _write_tfrecord,
     array_records.FORMAT: _write_array_record,
 }

@@ -129,4 +129,4 @@ def test_the_cli_summary_says_which_engine_ran_and_why(tmp_path):
     result = checked(
         [BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path / "b"], env=env
     )
-    assert "(engine: tfds (TFDS's writer); MPII_POSE_ENGINE=tfds)" in result.stdout
+    assert "(engine: tfds (TFDS's own writer); MPII_POSE_ENGINE=tfds)" in result.stdout

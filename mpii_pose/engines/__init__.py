@@ -30,7 +30,7 @@ class Engine(Protocol):
 
     name: str
 
-    def started(self) -> AbstractContextManager[object]:
+    def started(self) -> AbstractContextManager[None]:
         """Gets the engine ready for the block (Ray: its cluster) and stops what it started."""
         ...
 
