@@ -8,6 +8,7 @@ record length, and so TFDS's `numBytes`, stays the same.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from etils import epath
 from tensorflow_datasets.core import writer as writer_lib
@@ -24,5 +25,5 @@ def canonical_records(records: Iterable[tuple[object, bytes]]) -> Iterator[tuple
 class DeterministicExampleWriter(writer_lib.ExampleWriter):
     """TFDS's `ExampleWriter`, fed canonical records."""
 
-    def write(self, path: epath.PathLike, examples: Iterable[tuple[object, bytes]]):
+    def write(self, path: epath.PathLike, examples: Iterable[tuple[object, bytes]]) -> Any:
         return super().write(path, canonical_records(examples))

@@ -7,6 +7,8 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import tensorflow_datasets as tfds
 from etils import epath
@@ -78,7 +80,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         *,
         engine: Engine | str | None = None,
         strict_official: bool | None = None,
-        **kwargs,
+        **kwargs: Any,
     ):
         """`engine`: see the class; `strict_official`: a problem in the official .mat is an
         error instead of a warning (default: $MPII_POSE_STRICT_OFFICIAL, else False)."""
@@ -98,7 +100,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """TFDS's check, without its warning that a build it was asked about does not exist."""
         return self.data_path.exists() and super().is_prepared()
 
-    def download_and_prepare(self, *, download_dir=None, download_config=None, **kwargs) -> None:
+    def download_and_prepare(
+        self,
+        *,
+        download_dir: epath.PathLike | None = None,
+        download_config: tfds.download.DownloadConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
         """TFDS's download_and_prepare, one build of a data dir at a time; what killed runs left
         there (temporary build folders, partial downloads) is removed first."""
         mode = (download_config or tfds.download.DownloadConfig()).download_mode
@@ -129,12 +137,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         registered = checksums_lib.load_url_infos(path) if path.exists() else {}
         return downloads.mirrored_url_infos(registered, downloads.mirror_from_env())
 
-    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+    def _split_generators(
+        self, dl_manager: tfds.download.DownloadManager
+    ) -> dict[str, Iterator[tuple[int, dict[str, Any]]]]:
         """TFDS's split API; the build itself goes through `_download_and_prepare`'s plan."""
         split_sources = self._sources(dl_manager)
         return {split: self._generate_examples(source) for split, source in split_sources.items()}
 
-    def _sources(self, dl_manager: tfds.download.DownloadManager) -> dict:
+    def _sources(self, dl_manager: tfds.download.DownloadManager) -> dict[str, sources.SplitSource]:
         """Every split's source: the manual directory first, downloads for what it lacks."""
         try:
             manual = dl_manager.manual_dir
@@ -149,13 +159,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
         return sources.load_sources(manual, tuple(downloaded), self.strict_official)
 
-    def _generate_examples(self, source: sources.SplitSource):
+    def _generate_examples(
+        self, source: sources.SplitSource
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         yield from records.generate_examples(source)
 
     def _example_writer(self) -> DeterministicExampleWriter:
         return DeterministicExampleWriter(file_format=self.info.file_format)
 
-    def _download_and_prepare(self, dl_manager, download_config) -> None:
+    def _download_and_prepare(
+        self,
+        dl_manager: tfds.download.DownloadManager,
+        download_config: tfds.download.DownloadConfig,
+    ) -> None:
         """Plans every split, writes it with the engine or TFDS's writer, counts, then records it.
 
         The engine starts (Ray: its cluster) once the annotations are read and checked. (Starting
@@ -200,7 +216,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             self.last_write = WriteReport(ran_on, chosen.reason, seconds)
         self.info.set_splits(splits_lib.SplitDict(split_infos))
 
-    def _write_with_tfds(self, plan: planning.SplitPlan, download_config) -> splits_lib.SplitInfo:
+    def _write_with_tfds(
+        self, plan: planning.SplitPlan, download_config: tfds.download.DownloadConfig
+    ) -> splits_lib.SplitInfo:
         """One TFDS split writer per split, so that each split gets its own shard count."""
         use_beam = download_config.beam_options is not None or download_config.beam_runner
         split_builder = split_builder_lib.SplitBuilder(
@@ -283,8 +301,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return split_infos, ran_on, seconds
 
 
-def _beam_examples(source: sources.SplitSource):
-    """The split as a Beam PTransform, for TFDS's own Beam writer (`tfds build --beam_...`)."""
+def _beam_examples(source: sources.SplitSource) -> Any:
+    """The split as a Beam PTransform (of (key, example) pairs), for TFDS's own Beam writer
+    (`tfds build --beam_...`)."""
     import apache_beam as beam
 
     return beam.Create(source.persons) | beam.Map(

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from types import ModuleType
 from typing import Any
 
 from mpii_pose.engines import Progress
@@ -55,7 +56,7 @@ def _no_usage_reporting() -> Iterator[None]:
         os.environ.pop(_USAGE_STATS, None)
 
 
-def _stop_autoscaler_monitor(ray) -> None:
+def _stop_autoscaler_monitor(ray: ModuleType) -> None:
     """Ends the local cluster's autoscaler monitor, which a one-node build does not use, before
     ray.shutdown. Ray stops it after the GCS; on SIGTERM it then reports its end to the GCS that
     is gone and is killed after a 1 s timeout (Ray 2.60): 1.0 s of the 1.35 s shutdown here."""
@@ -112,7 +113,7 @@ class RayEngine:
         return f"{self.name} on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"
 
     def _run(
-        self, ray, tasks: Sequence[ShardTask], progress: Progress, cancel_on_exit: bool
+        self, ray: ModuleType, tasks: Sequence[ShardTask], progress: Progress, cancel_on_exit: bool
     ) -> None:
         """Runs the shard writes, at most `workers` at once. When one fails or the run is
         interrupted, the writes still running are cancelled if `cancel_on_exit` (on a cluster
