@@ -162,6 +162,7 @@ def test_tfds_load_downloads_everything_and_builds_what_a_manual_dir_builds(
     assert builder.info.download_size == sum(len(data) for data in server.files.values())
 
 
+@pytest.mark.slow  # a `tfds build` subprocess; the in-process tests cover downloads
 def test_manual_data_wins_and_only_the_rest_is_downloaded(server, sample, tmp_path):
     images_only = tmp_path / "manual"
     shutil.copytree(sample / "images", images_only / "images")
@@ -226,6 +227,7 @@ def test_an_unverified_archive_without_json_is_deleted_so_a_rerun_fetches_it_ane
     assert server.requests.count(ANNOTATIONS) == 2
 
 
+@pytest.mark.slow  # a `tfds build` subprocess; the in-process tests cover downloads
 def test_register_checksums_records_the_unpublished_annotations(server, tmp_path):
     registered = server.checksums_file(tmp_path / "checksums.tsv", names=(IMAGES,))
     env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(registered)}
