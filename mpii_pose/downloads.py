@@ -102,7 +102,8 @@ Optional: what the manual directory (`--manual_dir`, by default
   They may sit at the top of the manual directory or in one of
   {folders}.
 * For PCKh evaluation, the validation head boxes, found like the JSON:
-  {names(manual_dir.HEAD_BOX_FILES["validation"])} (HRNet's or mmpose's). Without them the validation `head_box` is NaN.
+  {names(manual_dir.HEAD_BOX_FILES["validation"])} (HRNet's or mmpose's). Without them the
+  validation `head_box` is NaN.
 * Optional, for occlusion flags, activities and head boxes of all persons:
   `{manual_dir.OFFICIAL_FILE}`, found like the JSON, from
   {OFFICIAL_ARCHIVE.url}
