@@ -8,6 +8,7 @@ import io
 import logging
 import math
 import os
+import pathlib
 import sys
 import textwrap
 import threading
@@ -16,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from etils import epath
+from tensorflow_datasets.core import constants
 
-from mpii_pose import __version__, array_records, tfrecord
+from mpii_pose import __version__, array_records, build_record, leftovers, tfrecord
+from mpii_pose.build_record import Request
 from mpii_pose.downloads import MIRROR_ENV
 from mpii_pose.drawing import draw_example, grid
 from mpii_pose.engines import Engine, choice, make_engine
@@ -36,6 +39,7 @@ from mpii_pose.sources import STRICT_OFFICIAL_ENV
 from mpii_pose.tf_startup import import_tensorflow
 
 _AUTO = "auto"
+_IMPORTED = time.perf_counter()
 
 if TYPE_CHECKING:
     import tensorflow_datasets as tfds
@@ -150,7 +154,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--quiet", action="store_true", help="no progress bars and no summary")
     _add_show(commands)
+    _add_info(commands)
     return parser
+
+
+def _add_info(commands: argparse._SubParsersAction) -> None:
+    """The `info` subcommand's options."""
+    info = commands.add_parser(
+        "info",
+        help="say what the builds in a data dir hold and were made from",
+        description="Print every build of mpii_pose in a data dir: version, configuration, file "
+        "format, splits with examples, shards and sizes, the per-split cap, the manual "
+        "directory and input files (with sha256), what its persons lack (head boxes, "
+        "official fields) and what is unknown; unfinished builds too. Reads JSON only: no "
+        "TensorFlow.",
+        epilog="example:\n  mpii-pose info --data_dir /tmp/mpii_pose_sample",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    info.add_argument(
+        "--data_dir",
+        metavar="D",
+        help="where TFDS datasets live, as for build. "
+        "Default: TFDS's ($TFDS_DATA_DIR or ~/tensorflow_datasets)",
+    )
 
 
 def _add_show(commands: argparse._SubParsersAction) -> None:
@@ -265,19 +291,16 @@ def build(args: argparse.Namespace) -> int:
         "engine": engine,
         "strict_official": args.strict_official or None,  # None: the environment decides
     }
-    builder = Builder(**options)
-    if builder.is_prepared():
+    manual_dir = str(SAMPLE_DIR) if args.sample else args.manual_dir
+    existing = Builder(data_dir=args.data_dir)  # of any file format: TFDS refuses another
+    if existing.is_prepared():
         if not args.overwrite:
-            print(
-                f"mpii_pose {builder.version} is already built in {builder.data_dir}; "
-                "nothing written (use --overwrite to rebuild)."
-            )
+            print(_already_built(existing, args, manual_dir))
             return 0
         # As `tfds build --overwrite`: a builder made over a build carries what it read there
-        # (it would write an empty metadata.json), so the build goes and a fresh builder writes.
-        builder.data_path.rmtree()
-        builder = Builder(**options)
-    manual_dir = str(SAMPLE_DIR) if args.sample else args.manual_dir
+        # (its metadata.json among it), so the build goes and a fresh builder writes.
+        existing.data_path.rmtree()
+    builder = Builder(**options)
     if manual_dir is not None and not epath.Path(manual_dir).is_dir():
         raise ManualDirError(
             f"manual directory {manual_dir} does not exist.\n"
@@ -291,11 +314,88 @@ def build(args: argparse.Namespace) -> int:
         if args.overwrite
         else mode.REUSE_DATASET_IF_EXISTS,
     )
-    start = time.perf_counter()
-    with _silenced(args.quiet):
+    with _silenced(args.quiet), _said_in_summary(args.quiet):
         builder.download_and_prepare(download_config=config)
     if not args.quiet:
-        print(summary(builder, time.perf_counter() - start))
+        if builder.waited_for is not None:
+            print(_finished_by_another(builder, args, manual_dir))
+        else:
+            print(summary(builder, command_seconds()))
+    return 0
+
+
+def _request(builder: Builder, args: argparse.Namespace, manual_dir: str | None) -> Request:
+    """What the command asks for; the manual directory by default is TFDS's."""
+    default_manual = builder.data_dir_root / "downloads" / "manual"
+    return Request(
+        manual_dir or (str(default_manual) if default_manual.is_dir() else None),
+        args.max_examples_per_split,
+        args.file_format,
+    )
+
+
+def _already_built(builder: Builder, args: argparse.Namespace, manual_dir: str | None) -> str:
+    """What an existing build holds, and how it differs from what the command asks."""
+    record = build_record.read_build(builder.data_path)
+    lines = [f"mpii_pose {builder.version} is already built in {builder.data_dir}:"]
+    lines += build_record.split_table(record)
+    found = build_record.differences(record, _request(builder, args, manual_dir))
+    if found:
+        lines.append("It is not what this command asks for:")
+        lines += [f"  - {difference}" for difference in found]
+    lines += build_record.lacking(record)
+    lines.append(
+        "Nothing written (use --overwrite to rebuild; `mpii-pose info` shows the whole build)."
+    )
+    return "\n".join(lines)
+
+
+def _finished_by_another(builder: Builder, args: argparse.Namespace, manual_dir: str | None) -> str:
+    """The build that another process finished while this command waited for its lock."""
+    lock = builder.waited_for
+    holder = "" if lock is None or lock.holder is None else f" (pid {lock.holder})"
+    record = build_record.read_build(builder.data_path)
+    lines = [
+        f"Another build{holder} finished mpii_pose {builder.version} in {builder.data_dir} "
+        "while this one waited; nothing written by this one:"
+    ]
+    lines += build_record.split_table(record)
+    found = build_record.differences(record, _request(builder, args, manual_dir))
+    if found:
+        lines.append("It is not what this command asks for (use --overwrite to rebuild):")
+        lines += [f"  - {difference}" for difference in found]
+    lines += build_record.lacking(record)
+    return "\n".join(lines)
+
+
+def command_seconds() -> float:
+    """Seconds since this process started (Linux), else since the package was imported."""
+    try:
+        fields = pathlib.Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(pathlib.Path("/proc/uptime").read_text().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _IMPORTED
+
+
+def info(args: argparse.Namespace) -> int:
+    """Prints what every build of mpii_pose in the data dir holds; 1 when there is none."""
+    data_dir = epath.Path(args.data_dir or constants.get_default_data_dir())
+    builds = build_record.find_builds(data_dir)
+    unfinished = leftovers.stale_builds(data_dir / "mpii_pose")
+    for path in builds:
+        print("\n".join(build_record.describe(build_record.read_build(path))))
+    for path in unfinished:
+        print(
+            f"unfinished: {path} (a build under way, or one that was killed; the next build removes it)"
+        )
+    if not builds:
+        print(
+            f"mpii_pose is not built in {data_dir}; build it with `mpii-pose build --manual_dir M "
+            f"--data_dir {data_dir}` (or --sample for the bundled sample)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -375,20 +475,34 @@ def _silenced(quiet: bool) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _said_in_summary(quiet: bool) -> Iterator[None]:
+    """Keeps the builder's report of what the build holds and lacks (`build_record.LOG`) off
+    the terminal while the summary will print it; --quiet keeps only errors anyway."""
+    if quiet:
+        yield
+        return
+
+    def muted(record: logging.LogRecord) -> bool:
+        return False
+
+    build_record.LOG.addFilter(muted)
+    try:
+        yield
+    finally:
+        build_record.LOG.removeFilter(muted)
+
+
 def summary(builder: Builder, seconds: float) -> str:
     """A few lines saying what was built, where, how fast, and how to load it.
 
     The throughput is of writing the shards, as the progress bar shows it; `seconds` is the run's.
     """
-    splits = builder.info.splits
+    record = build_record.read_build(builder.data_path)
     lines = [f"Built mpii_pose {builder.version} in {builder.data_dir}"]
-    for name, split in splits.items():
-        lines.append(
-            f"  {name:<11} {split.num_examples:>7} examples  {split.num_shards:>3} shards  "
-            f"{split.num_bytes / 2**20:9.1f} MiB"
-        )
-    examples = sum(split.num_examples for split in splits.values())
-    mib = sum(split.num_bytes for split in splits.values()) / 2**20
+    lines += build_record.split_table(record)
+    examples = sum(split.examples for split in record.splits)
+    mib = sum(split.num_bytes for split in record.splits) / 2**20
     report = builder.last_write
     writing, engine = (
         (report.seconds, f"{report.ran_on}; {report.reason}") if report else (seconds, "none")
@@ -399,6 +513,7 @@ def summary(builder: Builder, seconds: float) -> str:
         f"{rate:.{0 if rate >= 100 else 1}f} examples/s, "
         f"{mib / writing:.1f} MiB/s; {seconds:.1f} s in all (engine: {engine})"
     )
+    lines += build_record.lacking(record)
     data_dir = builder.data_dir_root
     lines.append(
         f"Load it: import mpii_pose; tfds.load('mpii_pose', data_dir='{data_dir}', split='train')"
@@ -411,7 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     received = Received()
     try:
         with signals_interrupt() as received:
-            return {"build": build, "show": show}[args.command](args)
+            return {"build": build, "show": show, "info": info}[args.command](args)
     except (MpiiPoseError, OSError) as err:  # bad input, or a full or unwritable disk
         print(f"mpii-pose: error: {err}", file=sys.stderr)
         return 1

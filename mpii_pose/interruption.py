@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -45,23 +46,52 @@ class Received:
 
 
 @contextlib.contextmanager
-def signals_interrupt() -> Iterator[Received]:
-    """Within the block, SIGTERM and SIGHUP raise `Terminated`; repeats are ignored while it
-    unwinds, so that a second signal cannot cut the clean-up short. Yields what was received."""
+def signals_interrupt(signums: tuple[signal.Signals, ...] = SIGNALS) -> Iterator[Received]:
+    """Within the block, `signums` (SIGTERM and SIGHUP) raise `Terminated`; repeats are ignored
+    while it unwinds, so that a second signal cannot cut the clean-up short. Yields what was
+    received."""
     received = Received()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
-        for other in SIGNALS:
+        for other in signums:
             signal.signal(other, signal.SIG_IGN)
         received.signum = signum
         raise Terminated(signum)
 
-    previous = {signum: signal.signal(signum, interrupt) for signum in SIGNALS}
+    previous = {signum: signal.signal(signum, interrupt) for signum in signums}
     try:
         yield received
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def cleaned_up_on_signals() -> Iterator[None]:
+    """For a library call that the caller did not prepare for signals (`tfds build`,
+    `tfds.load`): SIGTERM and SIGHUP that would end the process at once unwind the block instead,
+    then end it as they would have, with the caller's handlers back (exit status 143 or 129).
+
+    Only signals left at their default are taken, so a caller's own handler, or an ignored
+    signal, is kept; only the main thread can set handlers, elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    defaults = tuple(s for s in SIGNALS if signal.getsignal(s) == signal.SIG_DFL)
+    if not defaults:
+        yield
+        return
+    received = Received()
+    try:
+        with signals_interrupt(defaults) as received:
+            yield
+    except KeyboardInterrupt:  # Terminated, or re-raised as a plain KeyboardInterrupt (Ray)
+        if received.signum is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            signal.raise_signal(received.signum)  # the default again: the process ends here
+        raise
 
 
 @contextlib.contextmanager

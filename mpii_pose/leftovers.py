@@ -11,9 +11,11 @@ it finds is stale, and removes it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
+import pathlib
 import re
 from collections.abc import Iterable, Iterator
 
@@ -31,28 +33,66 @@ def _is_local(path: epath.PathLike) -> bool:
     return "://" not in os.fspath(path)
 
 
+@dataclasses.dataclass(frozen=True)
+class Lock:
+    """The build lock as taken: whether it is held, and whether another build held it first."""
+
+    held: bool
+    waited: bool = False
+    holder: int | None = None  # the pid of the build waited for, when the system tells it
+
+
 @contextlib.contextmanager
-def build_lock(dataset_dir: epath.Path) -> Iterator[bool]:
-    """Holds an exclusive lock on `dataset_dir` (waiting for another build to finish); yields
-    whether it is held: not on a bucket or a file system that cannot lock."""
+def build_lock(dataset_dir: epath.Path) -> Iterator[Lock]:
+    """Holds an exclusive lock on `dataset_dir` (D/mpii_pose), waiting for another build to
+    finish, and saying so at once; not held on a bucket or a file system that cannot lock."""
     if not _is_local(dataset_dir):
-        yield False
+        yield Lock(held=False)
         return
     try:
         dataset_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(dataset_dir, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        yield False
+        yield Lock(held=False)
         return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            locked = True
-        except OSError:  # e.g. a network file system without locks
-            locked = False
-        yield locked
+        yield _lock(fd, dataset_dir)
     finally:
         os.close(fd)  # releases the lock
+
+
+def _lock(fd: int, dataset_dir: epath.Path) -> Lock:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return Lock(held=True)
+    except BlockingIOError:
+        pass
+    except OSError:  # e.g. a network file system without locks
+        return Lock(held=False)
+    holder = lock_holder(dataset_dir)
+    _LOG.warning(
+        "waiting for another build of %s (%s) to finish",
+        dataset_dir,
+        "pid unknown" if holder is None else f"pid {holder}",
+    )
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return Lock(held=True, waited=True, holder=holder)
+
+
+def lock_holder(path: epath.Path, locks: str = "/proc/locks") -> int | None:
+    """The pid that holds a lock on `path`, from Linux's table of locks; None when unknown."""
+    try:
+        status = os.stat(path)
+        table = pathlib.Path(locks).read_text()
+    except OSError:
+        return None
+    file_id = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        # "1: FLOCK ADVISORY WRITE 4242 fd:01:1234 0 EOF"; waiting requests have "->" after "1:"
+        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == file_id:
+            return int(fields[4])
+    return None
 
 
 def stale_builds(dataset_dir: epath.Path) -> list[epath.Path]:

@@ -19,8 +19,10 @@ from tensorflow_datasets.core.download import checksums as checksums_lib
 
 from mpii_pose import (
     array_records,
+    build_record,
     checks,
     downloads,
+    interruption,
     leftovers,
     manual_dir,
     planning,
@@ -91,6 +93,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             strict_official = flag in ("1", "true", "yes")
         self.strict_official = strict_official
         self.last_write: WriteReport | None = None  # of the last build in this process
+        # The lock of another build that finished this one while it waited, if one did.
+        self.waited_for: leftovers.Lock | None = None
 
     def _log_download_bytes(self) -> None:
         """Not TFDS's "Downloading and preparing dataset Unknown size ...": sizes are unknown until
@@ -108,20 +112,40 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         **kwargs: Any,
     ) -> None:
         """TFDS's download_and_prepare, one build of a data dir at a time; what killed runs left
-        there (temporary build folders, partial downloads) is removed first."""
+        there (temporary build folders, partial downloads) is removed first. SIGTERM and SIGHUP
+        clean up as Ctrl-C does, whatever the entry point (see `interruption`)."""
         mode = (download_config or tfds.download.DownloadConfig()).download_mode
-        with contextlib.ExitStack() as stack:
+        with interruption.cleaned_up_on_signals(), contextlib.ExitStack() as stack:
             # Reading an existing build takes no lock, so that read-only storage works.
-            building = mode.overwrite_dataset or not self.is_prepared()
-            if building and stack.enter_context(leftovers.build_lock(self.data_path.parent)):
-                downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
-                leftovers.remove_stale(self.data_path.parent, downloads_dir)
+            if mode.overwrite_dataset or not self.is_prepared():
+                lock = stack.enter_context(leftovers.build_lock(self.data_path.parent))
+                if lock.waited and not mode.overwrite_dataset and self.is_prepared():
+                    self._take_finished_build(lock)
+                    return
+                if lock.held:
+                    downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
+                    leftovers.remove_stale(self.data_path.parent, downloads_dir)
             super().download_and_prepare(
                 download_dir=download_dir, download_config=download_config, **kwargs
             )
 
+    def _take_finished_build(self, lock: leftovers.Lock) -> None:
+        """Reads the build that another process finished while this one waited for it."""
+        self.info.read_from_directory(self.data_path)
+        self.waited_for = lock
+        record = build_record.read_build(self.data_path)
+        build_record.LOG.warning(
+            "the build waited for (%s) finished %s; nothing written by this one:\n%s",
+            "pid unknown" if lock.holder is None else f"pid {lock.holder}",
+            self.data_path,
+            "\n".join(build_record.split_table(record)),
+        )
+
     def _info(self) -> tfds.core.DatasetInfo:
-        return self.dataset_info_from_configs(features=feature_spec(), homepage=_HOMEPAGE)
+        """The features, and metadata.json for the build's record (see `build_record`)."""
+        return self.dataset_info_from_configs(
+            features=feature_spec(), homepage=_HOMEPAGE, metadata=tfds.core.MetadataDict()
+        )
 
     @tfds_utils.classproperty
     @classmethod
@@ -146,10 +170,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _sources(self, dl_manager: tfds.download.DownloadManager) -> dict[str, sources.SplitSource]:
         """Every split's source: the manual directory first, downloads for what it lacks."""
-        try:
-            manual = dl_manager.manual_dir
-        except AssertionError:  # TFDS's "does not exist or is empty"
-            manual = None
+        manual = _manual_dir(dl_manager)
         downloaded = downloads.fetch(
             dl_manager,
             manual,
@@ -182,12 +203,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         file_format = self.info.file_format.value
         choice.check_format(self.engine, file_format)  # before anything is read
         split_sources = self._sources(dl_manager)
+        cap = download_config.max_examples_per_split
         plans = [
-            planning.plan_split(
-                source, download_config.max_examples_per_split, download_config.num_shards
-            )
+            planning.plan_split(source, cap, download_config.num_shards)
             for source in split_sources.values()
         ]
+        self._record_inputs(_manual_dir(dl_manager), cap, split_sources, plans)
         chosen = choice.choose(
             self.engine,
             examples=sum(len(plan.persons) for plan in plans),
@@ -215,6 +236,29 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 split_infos, ran_on, seconds = self._write_with_engine(chosen.engine, plans)
             self.last_write = WriteReport(ran_on, chosen.reason, seconds)
         self.info.set_splits(splits_lib.SplitDict(split_infos))
+
+    def _record_inputs(
+        self,
+        manual: epath.Path | None,
+        cap: int | None,
+        split_sources: dict[str, sources.SplitSource],
+        plans: list[planning.SplitPlan],
+    ) -> None:
+        """Puts what the build is made from in its metadata.json, and warns of what its persons
+        lack (head boxes, official fields) and how to add it."""
+        metadata = build_record.metadata(
+            manual, cap, split_sources, {plan.split: plan.persons for plan in plans}
+        )
+        self.info.metadata[build_record.METADATA_KEY] = metadata
+        planned = build_record.record(
+            str(self.data_path),
+            str(self.version),
+            None,
+            self.info.file_format.value,
+            {plan.split: (plan.shard_lengths, 0) for plan in plans},
+            metadata,
+        )
+        build_record.warn_lacking(planned)
 
     def _write_with_tfds(
         self, plan: planning.SplitPlan, download_config: tfds.download.DownloadConfig
@@ -299,6 +343,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 )
             )
         return split_infos, ran_on, seconds
+
+
+def _manual_dir(dl_manager: tfds.download.DownloadManager) -> epath.Path | None:
+    """The manual directory, or None when there is none (or it is empty)."""
+    try:
+        return dl_manager.manual_dir
+    except AssertionError:  # TFDS's "does not exist or is empty"
+        return None
 
 
 def _beam_examples(source: sources.SplitSource) -> Any:

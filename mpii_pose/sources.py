@@ -38,6 +38,8 @@ class SplitSource:
     annotation_file: epath.Path
     images_dir: epath.Path
     persons: tuple[Person, ...]
+    head_box_file: epath.Path | None = None  # the split's gt_valid.mat / mpii_gt_val.mat
+    official_file: epath.Path | None = None  # the official .mat, when one was read
 
 
 def load_sources(
@@ -84,7 +86,7 @@ def load_sources(
                     path,
                     official_file,
                 )
-        sources[split] = SplitSource(split, path, images_dir, persons)
+        sources[split] = SplitSource(split, path, images_dir, persons, box_file, official_file)
     return sources
 
 

@@ -1,0 +1,371 @@
+"""What a build holds and what it was made from: recorded in the build's metadata.json, read back
+without TensorFlow (`mpii-pose info`, the "already built" message), and compared with a request.
+
+The splits, shards, sizes and file format come from TFDS's dataset_info.json; the rest (sources
+with their sha256, the per-split cap, persons lacking head boxes or official fields) from the
+`build` entry that the builder adds to metadata.json. A build made before it was recorded says
+so, rather than guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from etils import epath
+
+from mpii_pose.annotations import Person
+from mpii_pose.errors import ManualDirError
+from mpii_pose.manual_dir import (
+    ANNOTATION_DIRS,
+    HEAD_BOX_FILES,
+    OFFICIAL_DIR,
+    OFFICIAL_FILE,
+    TEST_SPLIT,
+    find_annotation_files,
+    has_annotations,
+)
+from mpii_pose.sources import SplitSource
+
+METADATA_KEY = "build"  # the builder's entry in TFDS's metadata.json
+_INFO_FILE, _METADATA_FILE = "dataset_info.json", "metadata.json"
+IMAGES_ROLE, OFFICIAL_ROLE = "images", "official annotations"
+# What a build holds and lacks, logged for `tfds build` and `tfds.load`; `mpii-pose build` prints
+# it in its summary instead.
+LOG = logging.getLogger(__name__)
+
+
+def annotations_role(split: str) -> str:
+    return f"{split} annotations"
+
+
+def head_boxes_role(split: str) -> str:
+    return f"{split} head boxes"
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFile:
+    """One input of a build: its role, absolute path, and content hash (None for a folder)."""
+
+    role: str  # IMAGES_ROLE, annotations_role(split), head_boxes_role(split) or OFFICIAL_ROLE
+    path: str
+    sha256: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitContents:
+    """One split of a build; the counts after `shards` are None when the build did not record them."""
+
+    name: str
+    examples: int
+    shards: int
+    num_bytes: int
+    persons_in_file: int | None = None  # persons in the split's annotation file
+    without_head_box: int | None = None
+    without_official: int | None = None  # no is_visible, activity, ... from the official .mat
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildRecord:
+    """What `mpii-pose info` shows of one build."""
+
+    path: str  # D/mpii_pose[/CONFIG]/VERSION
+    version: str
+    config: str | None
+    file_format: str
+    splits: tuple[SplitContents, ...]
+    recorded: bool  # False: built before sources were recorded; what follows is unknown
+    manual_dir: str | None = None
+    max_examples_per_split: int | None = None
+    sources: tuple[SourceFile, ...] = ()
+
+    def annotation_digests(self) -> dict[str, str | None]:
+        """sha256 of each split's annotation file, by split."""
+        roles = {s.role: s.sha256 for s in self.sources}
+        return {
+            split.name: roles[annotations_role(split.name)]
+            for split in self.splits
+            if annotations_role(split.name) in roles
+        }
+
+    @property
+    def has_official(self) -> bool:
+        """Whether the official .mat was among the build's inputs."""
+        return any(s.role == OFFICIAL_ROLE for s in self.sources)
+
+
+def file_sha256(path: epath.PathLike) -> str:
+    """The sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with epath.Path(path).open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def metadata(
+    manual_dir: epath.PathLike | None,
+    max_examples_per_split: int | None,
+    sources: Mapping[str, SplitSource],
+    written: Mapping[str, Sequence[Person]],
+) -> dict[str, Any]:
+    """The `build` entry of metadata.json: the inputs with their hashes, the cap, and per split
+    the persons of its file and those written without a head box or official fields."""
+    first = next(iter(sources.values()))
+    files = [SourceFile(IMAGES_ROLE, str(first.images_dir))]
+    for split, source in sources.items():
+        files.append(_hashed(annotations_role(split), source.annotation_file))
+        if source.head_box_file is not None:
+            files.append(_hashed(head_boxes_role(split), source.head_box_file))
+    if first.official_file is not None:
+        files.append(_hashed(OFFICIAL_ROLE, first.official_file))
+    return {
+        "manual_dir": None if manual_dir is None else str(epath.Path(manual_dir).resolve()),
+        "max_examples_per_split": max_examples_per_split,
+        "sources": [dataclasses.asdict(f) for f in files],
+        "splits": {
+            split: {
+                "persons_in_file": len(sources[split].persons),
+                "without_head_box": sum(p.head_box is None for p in persons),
+                "without_official": sum(p.is_visible is None for p in persons),
+            }
+            for split, persons in written.items()
+        },
+    }
+
+
+def _hashed(role: str, path: epath.Path) -> SourceFile:
+    return SourceFile(role, str(path), file_sha256(path))
+
+
+def find_builds(data_dir: epath.PathLike, name: str = "mpii_pose") -> list[epath.Path]:
+    """The finished builds of `name` in a data dir: D/NAME/VERSION and D/NAME/CONFIG/VERSION."""
+    root = epath.Path(data_dir) / name
+    if not root.is_dir():
+        return []
+    found = [info.parent for info in root.glob(f"*/{_INFO_FILE}")]
+    found += [info.parent for info in root.glob(f"*/*/{_INFO_FILE}")]
+    return sorted(p for p in found if not p.name.startswith("incomplete."))
+
+
+def read_build(path: epath.PathLike) -> BuildRecord:
+    """A build's record, from its dataset_info.json and metadata.json (JSON only)."""
+    path = epath.Path(path)
+    info = json.loads((path / _INFO_FILE).read_text())
+    metadata_file = path / _METADATA_FILE
+    recorded = json.loads(metadata_file.read_text()) if metadata_file.exists() else {}
+    shards = {
+        split["name"]: (
+            [int(n) for n in split.get("shardLengths", [])],
+            int(split.get("numBytes", 0)),
+        )
+        for split in info.get("splits", [])
+    }
+    return record(
+        str(path),
+        info.get("version", path.name),
+        info.get("configName"),
+        info.get("fileFormat", "tfrecord"),
+        shards,
+        recorded.get(METADATA_KEY),
+    )
+
+
+def record(
+    path: str,
+    version: str,
+    config: str | None,
+    file_format: str,
+    shards: Mapping[str, tuple[Sequence[int], int]],
+    build: Mapping[str, Any] | None,
+) -> BuildRecord:
+    """A build's record from its splits' shard lengths and bytes, and its `build` metadata (None:
+    not recorded)."""
+    counts = (build or {}).get("splits", {})
+    splits = tuple(
+        SplitContents(name, sum(lengths), len(lengths), num_bytes, **counts.get(name, {}))
+        for name, (lengths, num_bytes) in shards.items()
+    )
+    if build is None:
+        return BuildRecord(path, version, config, file_format, splits, recorded=False)
+    return BuildRecord(
+        path,
+        version,
+        config,
+        file_format,
+        splits,
+        recorded=True,
+        manual_dir=build.get("manual_dir"),
+        max_examples_per_split=build.get("max_examples_per_split"),
+        sources=tuple(SourceFile(**f) for f in build.get("sources", [])),
+    )
+
+
+def split_table(record: BuildRecord) -> list[str]:
+    """A line per split: examples, shards, MiB, and how many persons of its file that is."""
+    lines = []
+    for split in record.splits:
+        line = (
+            f"  {split.name:<11} {split.examples:>7,} examples  {split.shards:>3} shards  "
+            f"{split.num_bytes / 2**20:9.1f} MiB"
+        )
+        if split.persons_in_file is not None and split.persons_in_file != split.examples:
+            line += f"  (of {split.persons_in_file:,} persons in its file)"
+        lines.append(line)
+    return lines
+
+
+def describe(record: BuildRecord) -> list[str]:
+    """Everything known of a build, and what is not known, for `mpii-pose info`."""
+    name = "mpii_pose" + (f"/{record.config}" if record.config else "")
+    lines = [f"{name} {record.version} in {record.path} ({record.file_format})"]
+    lines += split_table(record)
+    if not record.recorded:
+        lines.append(
+            "  built before builds recorded their sources: the manual directory, the "
+            "annotation files, a per-split cap and missing head boxes are unknown "
+            "(rebuild with --overwrite to record them)"
+        )
+        return lines
+    cap = record.max_examples_per_split
+    lines.append(
+        "  per-split cap: "
+        + (f"the first {cap:,} persons of each file (--max_examples_per_split)" if cap else "none")
+    )
+    lines.append(f"  manual directory: {record.manual_dir or 'none (everything downloaded)'}")
+    for source in record.sources:
+        digest = f"  sha256 {source.sha256[:16]}…" if source.sha256 else ""
+        lines.append(f"  {source.role}: {source.path}{digest}")
+    if not record.has_official:
+        lines.append(f"  official annotations: none ({OFFICIAL_FILE} was not there)")
+    lines += lacking(record)
+    return lines
+
+
+def lacking(record: BuildRecord) -> list[str]:
+    """What the build's persons lack (head boxes, official fields), what that disables, and
+    which file to add where; no lines when nothing is missing or nothing was recorded."""
+    with_official = record.has_official
+    lines = []
+    for split in record.splits:
+        parts = []
+        if split.without_official:
+            parts.append(f"{split.without_official:,} without official fields")
+        if split.without_head_box and split.name != TEST_SPLIT:  # MPII scores test itself
+            parts.append(f"{split.without_head_box:,} without a head box")
+        if parts:
+            lines.append(f"    {split.name}: {' and '.join(parts)} (of {split.examples:,})")
+    if not lines:
+        return []
+    lines.insert(0, "  missing from this build's persons:")
+    official_where = (
+        f"add {OFFICIAL_FILE} to the manual directory (at its top or in {OFFICIAL_DIR}/) and "
+        "rebuild with --overwrite"
+    )
+    if any(s.without_official for s in record.splits):
+        effect = (
+            "is_visible is -1 (unknown) and activity, category and activity_id are empty: "
+            "no occlusion, no activities, no test submissions"
+        )
+        if with_official:
+            lines.append(
+                f"    without official fields: {effect}; the official .mat holds no single "
+                "match for these persons (the build's warnings say why)"
+            )
+        else:
+            lines.append(f"    without official fields: {effect}; {official_where}")
+    validation = next((s for s in record.splits if s.name == "validation"), None)
+    if validation is not None and validation.without_head_box:
+        box_files = " or ".join(HEAD_BOX_FILES["validation"])
+        folders = ", ".join(f"{d}/" for d in ANNOTATION_DIRS if d and d != OFFICIAL_DIR)
+        lines.append(
+            "    validation without head boxes: PCKh on validation is undefined for them "
+            f"(evaluation raises HeadBoxesUnknown); add {box_files} (at the manual directory's "
+            f"top or in {folders})"
+            + ("" if with_official else f", or {OFFICIAL_FILE}")
+            + ", and rebuild with --overwrite"
+        )
+    return lines
+
+
+def warn_lacking(record: BuildRecord) -> None:
+    """Logs `lacking(record)` as one warning (shown by `tfds build` and `tfds.load`)."""
+    lines = lacking(record)
+    if lines:
+        LOG.warning("%s", "\n".join(lines).strip())
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What a build command asks for, to compare with a build that exists."""
+
+    manual_dir: str | None
+    max_examples_per_split: int | None
+    file_format: str
+
+
+def differences(record: BuildRecord, request: Request) -> list[str]:
+    """How an existing build differs from what `request` asks: cap, file format, annotation
+    files (by content) and manual directory. Empty when it is what was asked, as far as known."""
+    found = []
+    if record.file_format != request.file_format:
+        found.append(f"it is in {record.file_format}, not {request.file_format}")
+    if not record.recorded:
+        found.append("how it was built was not recorded (a build of an earlier release)")
+        return found
+    if record.max_examples_per_split != request.max_examples_per_split:
+        built = record.max_examples_per_split
+        asked = request.max_examples_per_split
+        found.append(
+            f"it holds {'the first ' + format(built, ',') if built else 'all'} persons of each "
+            f"file, not {'the first ' + format(asked, ',') if asked else 'all'} "
+            "(--max_examples_per_split)"
+        )
+    if request.manual_dir is None:
+        return found
+    asked_dir = str(epath.Path(request.manual_dir).resolve())
+    if asked_dir != record.manual_dir:
+        found.append(
+            f"it was built from {record.manual_dir or 'downloaded files'}, not {asked_dir}"
+            + _annotation_comparison(record, asked_dir)
+        )
+    elif _changed_annotations(record, asked_dir):
+        found.append(
+            "the annotation files in the manual directory changed since it was built: "
+            + ", ".join(_changed_annotations(record, asked_dir))
+        )
+    return found
+
+
+def _annotation_comparison(record: BuildRecord, manual_dir: str) -> str:
+    """'(the same annotation files)' or '(other annotation files: ...)' for another manual dir."""
+    if not has_annotations(manual_dir):
+        return ""
+    changed = _changed_annotations(record, manual_dir)
+    if changed:
+        return f" (other annotation files: {', '.join(changed)})"
+    return " (annotation files of the same content)"
+
+
+def _changed_annotations(record: BuildRecord, manual_dir: str) -> list[str]:
+    """How the annotation files in `manual_dir` differ from those the build used, per split."""
+    if not has_annotations(manual_dir):
+        return []
+    try:
+        files = find_annotation_files(manual_dir)
+    except ManualDirError:  # several candidates or a split missing: the build will say so
+        return []
+    built = record.annotation_digests()
+    changes = []
+    for split in sorted(set(files) | set(built)):
+        if split not in built:
+            changes.append(f"{split} is not in the build")
+        elif split not in files:
+            changes.append(f"{split} is only in the build")
+        elif built[split] != file_sha256(files[split]):
+            changes.append(f"{split} differs")
+    return changes
