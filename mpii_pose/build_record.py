@@ -1,10 +1,12 @@
 """What a build holds and what it was made from: recorded in the build's metadata.json, read back
 without TensorFlow (`mpii-pose info`, the "already built" message), and compared with a request.
 
-The splits, shards, sizes and file format come from TFDS's dataset_info.json; the rest (sources
-with their sha256, the per-split cap, persons lacking head boxes or official fields) from the
-`build` entry that the builder adds to metadata.json. A build made before it was recorded says
-so, rather than guess.
+The splits, shards, sizes and file format come from TFDS's dataset_info.json; the rest (the input
+files with their sha256, the per-split cap, persons lacking head boxes or official fields) from
+the `build` entry that the builder adds to metadata.json. Inputs are recorded by content and by
+their names inside the manual directory or download, never by absolute path, so that the same
+inputs give the same bytes wherever they are. A build made before builds were recorded says so,
+rather than guess.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from etils import epath
+from tensorflow_datasets.core import constants
 
 from mpii_pose.annotations import Person
 from mpii_pose.errors import ManualDirError
@@ -32,7 +35,6 @@ from mpii_pose.manual_dir import (
 from mpii_pose.sources import SplitSource
 
 METADATA_KEY = "build"  # the builder's entry in TFDS's metadata.json
-_INFO_FILE, _METADATA_FILE = "dataset_info.json", "metadata.json"
 IMAGES_ROLE, OFFICIAL_ROLE = "images", "official annotations"
 # What a build holds and lacks, logged for `tfds build` and `tfds.load`; `mpii-pose build` prints
 # it in its summary instead.
@@ -47,12 +49,17 @@ def head_boxes_role(split: str) -> str:
     return f"{split} head boxes"
 
 
+MANUAL_ORIGIN = "manual directory"
+
+
 @dataclasses.dataclass(frozen=True)
 class SourceFile:
-    """One input of a build: its role, absolute path, and content hash (None for a folder)."""
+    """One input of a build: its role, where it came from, its name there, and its content hash
+    (None for a folder)."""
 
     role: str  # IMAGES_ROLE, annotations_role(split), head_boxes_role(split) or OFFICIAL_ROLE
-    path: str
+    origin: str  # MANUAL_ORIGIN, or the download it was extracted from
+    name: str  # its path inside its origin, e.g. "annot/valid.json"
     sha256: str | None = None
 
 
@@ -78,8 +85,7 @@ class BuildRecord:
     config: str | None
     file_format: str
     splits: tuple[SplitContents, ...]
-    recorded: bool  # False: built before sources were recorded; what follows is unknown
-    manual_dir: str | None = None
+    recorded: bool  # False: built before builds were recorded; what follows is unknown
     max_examples_per_split: int | None = None
     sources: tuple[SourceFile, ...] = ()
 
@@ -108,23 +114,30 @@ def file_sha256(path: epath.PathLike) -> str:
 
 
 def metadata(
-    manual_dir: epath.PathLike | None,
+    manual_dir: epath.Path | None,
+    downloaded: Sequence[epath.Path],
     max_examples_per_split: int | None,
     sources: Mapping[str, SplitSource],
     written: Mapping[str, Sequence[Person]],
 ) -> dict[str, Any]:
     """The `build` entry of metadata.json: the inputs with their hashes, the cap, and per split
     the persons of its file and those written without a head box or official fields."""
+    roots = [(MANUAL_ORIGIN, manual_dir)] if manual_dir is not None else []
+    roots += [(f"download {root.name}", root) for root in downloaded]
+
+    def source_file(role: str, path: epath.Path, hashed: bool = True) -> SourceFile:
+        origin, name = _origin(path, roots)
+        return SourceFile(role, origin, name, file_sha256(path) if hashed else None)
+
     first = next(iter(sources.values()))
-    files = [SourceFile(IMAGES_ROLE, str(first.images_dir))]
+    files = [source_file(IMAGES_ROLE, first.images_dir, hashed=False)]
     for split, source in sources.items():
-        files.append(_hashed(annotations_role(split), source.annotation_file))
+        files.append(source_file(annotations_role(split), source.annotation_file))
         if source.head_box_file is not None:
-            files.append(_hashed(head_boxes_role(split), source.head_box_file))
+            files.append(source_file(head_boxes_role(split), source.head_box_file))
     if first.official_file is not None:
-        files.append(_hashed(OFFICIAL_ROLE, first.official_file))
+        files.append(source_file(OFFICIAL_ROLE, first.official_file))
     return {
-        "manual_dir": None if manual_dir is None else str(epath.Path(manual_dir).resolve()),
         "max_examples_per_split": max_examples_per_split,
         "sources": [dataclasses.asdict(f) for f in files],
         "splits": {
@@ -138,8 +151,12 @@ def metadata(
     }
 
 
-def _hashed(role: str, path: epath.Path) -> SourceFile:
-    return SourceFile(role, str(path), file_sha256(path))
+def _origin(path: epath.Path, roots: Sequence[tuple[str, epath.Path]]) -> tuple[str, str]:
+    """(where `path` came from, its name there); a path under no root keeps its own name."""
+    for origin, root in roots:
+        if path.is_relative_to(root):
+            return origin, path.relative_to(root).as_posix()
+    return "elsewhere", path.name
 
 
 def find_builds(data_dir: epath.PathLike, name: str = "mpii_pose") -> list[epath.Path]:
@@ -147,16 +164,16 @@ def find_builds(data_dir: epath.PathLike, name: str = "mpii_pose") -> list[epath
     root = epath.Path(data_dir) / name
     if not root.is_dir():
         return []
-    found = [info.parent for info in root.glob(f"*/{_INFO_FILE}")]
-    found += [info.parent for info in root.glob(f"*/*/{_INFO_FILE}")]
+    found = [info.parent for info in root.glob(f"*/{constants.DATASET_INFO_FILENAME}")]
+    found += [info.parent for info in root.glob(f"*/*/{constants.DATASET_INFO_FILENAME}")]
     return sorted(p for p in found if not p.name.startswith("incomplete."))
 
 
 def read_build(path: epath.PathLike) -> BuildRecord:
     """A build's record, from its dataset_info.json and metadata.json (JSON only)."""
     path = epath.Path(path)
-    info = json.loads((path / _INFO_FILE).read_text())
-    metadata_file = path / _METADATA_FILE
+    info = json.loads((path / constants.DATASET_INFO_FILENAME).read_text())
+    metadata_file = path / constants.METADATA_FILENAME
     recorded = json.loads(metadata_file.read_text()) if metadata_file.exists() else {}
     shards = {
         split["name"]: (
@@ -199,7 +216,6 @@ def record(
         file_format,
         splits,
         recorded=True,
-        manual_dir=build.get("manual_dir"),
         max_examples_per_split=build.get("max_examples_per_split"),
         sources=tuple(SourceFile(**f) for f in build.get("sources", [])),
     )
@@ -226,9 +242,9 @@ def describe(record: BuildRecord) -> list[str]:
     lines += split_table(record)
     if not record.recorded:
         lines.append(
-            "  built before builds recorded their sources: the manual directory, the "
-            "annotation files, a per-split cap and missing head boxes are unknown "
-            "(rebuild with --overwrite to record them)"
+            "  built before builds recorded their inputs: the input files, a per-split cap "
+            "and the persons lacking head boxes or official fields are unknown (rebuild with "
+            "--overwrite to record them)"
         )
         return lines
     cap = record.max_examples_per_split
@@ -236,10 +252,9 @@ def describe(record: BuildRecord) -> list[str]:
         "  per-split cap: "
         + (f"the first {cap:,} persons of each file (--max_examples_per_split)" if cap else "none")
     )
-    lines.append(f"  manual directory: {record.manual_dir or 'none (everything downloaded)'}")
     for source in record.sources:
-        digest = f"  sha256 {source.sha256[:16]}…" if source.sha256 else ""
-        lines.append(f"  {source.role}: {source.path}{digest}")
+        digest = f", sha256 {source.sha256[:16]}…" if source.sha256 else ""
+        lines.append(f"  {source.role}: {source.name} in the {source.origin}{digest}")
     if not record.has_official:
         lines.append(f"  official annotations: none ({OFFICIAL_FILE} was not there)")
     lines += lacking(record)
@@ -309,8 +324,9 @@ class Request:
 
 
 def differences(record: BuildRecord, request: Request) -> list[str]:
-    """How an existing build differs from what `request` asks: cap, file format, annotation
-    files (by content) and manual directory. Empty when it is what was asked, as far as known."""
+    """How an existing build differs from what `request` asks: file format, cap, and the
+    annotation files of the requested manual directory (by content). Empty when it is what was
+    asked, as far as known."""
     found = []
     if record.file_format != request.file_format:
         found.append(f"it is in {record.file_format}, not {request.file_format}")
@@ -325,30 +341,13 @@ def differences(record: BuildRecord, request: Request) -> list[str]:
             f"file, not {'the first ' + format(asked, ',') if asked else 'all'} "
             "(--max_examples_per_split)"
         )
-    if request.manual_dir is None:
-        return found
-    asked_dir = str(epath.Path(request.manual_dir).resolve())
-    if asked_dir != record.manual_dir:
+    changed = [] if request.manual_dir is None else _changed_annotations(record, request.manual_dir)
+    if changed:
         found.append(
-            f"it was built from {record.manual_dir or 'downloaded files'}, not {asked_dir}"
-            + _annotation_comparison(record, asked_dir)
-        )
-    elif _changed_annotations(record, asked_dir):
-        found.append(
-            "the annotation files in the manual directory changed since it was built: "
-            + ", ".join(_changed_annotations(record, asked_dir))
+            f"it was built from other annotation files than those in {request.manual_dir}: "
+            + ", ".join(changed)
         )
     return found
-
-
-def _annotation_comparison(record: BuildRecord, manual_dir: str) -> str:
-    """'(the same annotation files)' or '(other annotation files: ...)' for another manual dir."""
-    if not has_annotations(manual_dir):
-        return ""
-    changed = _changed_annotations(record, manual_dir)
-    if changed:
-        return f" (other annotation files: {', '.join(changed)})"
-    return " (annotation files of the same content)"
 
 
 def _changed_annotations(record: BuildRecord, manual_dir: str) -> list[str]:

@@ -211,9 +211,9 @@ def _check_head_boxes(head_boxes: np.ndarray) -> None:
         raise HeadBoxesUnknown(
             f"{unknown.size} of {len(head_boxes)} persons have no head box (NaN), the first at "
             f"index {unknown[0]}, so PCKh is undefined. Head boxes come from HRNet's "
-            "gt_valid.mat or mmpose's mpii_gt_val.mat in the manual directory, for validation "
-            "persons only: build the validation split with one of them there (training "
-            "examples have none)."
+            "gt_valid.mat or mmpose's mpii_gt_val.mat (validation persons) or the official "
+            "mpii_human_pose_v1_u12_1.mat (every person it holds) in the manual directory: "
+            "rebuild with them there (`mpii-pose info` says what a build lacks)."
         )
     sizes = head_sizes(head_boxes)
     bad = np.flatnonzero(~(np.isfinite(sizes) & (sizes > 0)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGHUP)
+_LOG = logging.getLogger(__name__)
 
 
 class Terminated(KeyboardInterrupt):
@@ -67,13 +69,14 @@ def signals_interrupt(signums: tuple[signal.Signals, ...] = SIGNALS) -> Iterator
 
 
 @contextlib.contextmanager
-def cleaned_up_on_signals() -> Iterator[None]:
+def cleaned_up_on_signals(what: str) -> Iterator[None]:
     """For a library call that the caller did not prepare for signals (`tfds build`,
     `tfds.load`): SIGTERM and SIGHUP that would end the process at once unwind the block instead,
     then end it as they would have, with the caller's handlers back (exit status 143 or 129).
 
     Only signals left at their default are taken, so a caller's own handler, or an ignored
-    signal, is kept; only the main thread can set handlers, elsewhere nothing changes.
+    signal, is kept; only the main thread can set handlers, elsewhere nothing changes. `what`
+    names the block in the line logged before the process ends.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -88,6 +91,8 @@ def cleaned_up_on_signals() -> Iterator[None]:
             yield
     except KeyboardInterrupt:  # Terminated, or re-raised as a plain KeyboardInterrupt (Ray)
         if received.signum is not None:
+            name = signal.Signals(received.signum).name
+            _LOG.warning("%s stopped by %s; nothing was left half-written", what, name)
             sys.stdout.flush()
             sys.stderr.flush()
             signal.raise_signal(received.signum)  # the default again: the process ends here

@@ -62,8 +62,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     before TFDS commits the build.
     """
 
-    VERSION = tfds.core.Version("2.0.0")
+    VERSION = tfds.core.Version("2.0.1")
     RELEASE_NOTES = {
+        "2.0.1": "metadata.json records what the build was made from (the manual directory, "
+        "each input file with its sha256, the per-split cap) and, per split, the persons of its "
+        "annotation file and those written without a head box or official fields; examples "
+        "unchanged.",
         "2.0.0": "joints, center, scale and head_box are float64 (stored as bytes), exactly the "
         "JSON's and the .mat's values, so that PCKh equals the official evaluation's "
         "(breaking: they were float32). A test split (32 shards) when the annotations include "
@@ -115,7 +119,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         there (temporary build folders, partial downloads) is removed first. SIGTERM and SIGHUP
         clean up as Ctrl-C does, whatever the entry point (see `interruption`)."""
         mode = (download_config or tfds.download.DownloadConfig()).download_mode
-        with interruption.cleaned_up_on_signals(), contextlib.ExitStack() as stack:
+        with interruption.cleaned_up_on_signals("the build"), contextlib.ExitStack() as stack:
             # Reading an existing build takes no lock, so that read-only storage works.
             if mode.overwrite_dataset or not self.is_prepared():
                 lock = stack.enter_context(leftovers.build_lock(self.data_path.parent))
@@ -165,11 +169,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         self, dl_manager: tfds.download.DownloadManager
     ) -> dict[str, Iterator[tuple[int, dict[str, Any]]]]:
         """TFDS's split API; the build itself goes through `_download_and_prepare`'s plan."""
-        split_sources = self._sources(dl_manager)
+        split_sources, _ = self._sources(dl_manager)
         return {split: self._generate_examples(source) for split, source in split_sources.items()}
 
-    def _sources(self, dl_manager: tfds.download.DownloadManager) -> dict[str, sources.SplitSource]:
-        """Every split's source: the manual directory first, downloads for what it lacks."""
+    def _sources(
+        self, dl_manager: tfds.download.DownloadManager
+    ) -> tuple[dict[str, sources.SplitSource], list[epath.Path]]:
+        """Every split's source: the manual directory first, downloads for what it lacks (and
+        the folders those were extracted to)."""
         manual = _manual_dir(dl_manager)
         downloaded = downloads.fetch(
             dl_manager,
@@ -178,7 +185,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             self.name,
             mirror=downloads.mirror_from_env(),
         )
-        return sources.load_sources(manual, tuple(downloaded), self.strict_official)
+        return sources.load_sources(manual, tuple(downloaded), self.strict_official), downloaded
 
     def _generate_examples(
         self, source: sources.SplitSource
@@ -202,13 +209,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             return
         file_format = self.info.file_format.value
         choice.check_format(self.engine, file_format)  # before anything is read
-        split_sources = self._sources(dl_manager)
+        split_sources, downloaded = self._sources(dl_manager)
         cap = download_config.max_examples_per_split
         plans = [
             planning.plan_split(source, cap, download_config.num_shards)
             for source in split_sources.values()
         ]
-        self._record_inputs(_manual_dir(dl_manager), cap, split_sources, plans)
+        self._record_inputs(_manual_dir(dl_manager), downloaded, cap, split_sources, plans)
         chosen = choice.choose(
             self.engine,
             examples=sum(len(plan.persons) for plan in plans),
@@ -240,6 +247,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _record_inputs(
         self,
         manual: epath.Path | None,
+        downloaded: list[epath.Path],
         cap: int | None,
         split_sources: dict[str, sources.SplitSource],
         plans: list[planning.SplitPlan],
@@ -247,7 +255,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """Puts what the build is made from in its metadata.json, and warns of what its persons
         lack (head boxes, official fields) and how to add it."""
         metadata = build_record.metadata(
-            manual, cap, split_sources, {plan.split: plan.persons for plan in plans}
+            manual, downloaded, cap, split_sources, {plan.split: plan.persons for plan in plans}
         )
         self.info.metadata[build_record.METADATA_KEY] = metadata
         planned = build_record.record(

@@ -58,7 +58,7 @@ def test_every_entry_point_builds_the_same_bytes_run_after_run(tmp_path):
     reference = digests(tmp_path / "a")
     files = {"train.json": 64, "valid.json": 8, "test.json": 32}  # and their most shards
     shards = sum(min(most, len(read_json(SAMPLE_DIR / f))) for f, most in files.items())
-    assert len(reference) == 2 + shards  # + dataset_info, features
+    assert len(reference) == 3 + shards  # + dataset_info, features, metadata
     for other in "bcd":
         assert digests(tmp_path / other) == reference, other
     assert "train" in first.stdout and f"{tmp_path / 'a'}" in first.stdout

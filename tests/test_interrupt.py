@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,57 @@ def test_a_stopped_build_leaves_nothing_and_its_workers_end(
     assert f"mpii-pose: {message}; nothing was left half-written." in stderr
     assert leftovers(data_dir) == []
     assert running(workers) == []  # ended before the build returned
+    restore(pipe, shard_data)
+    checked(args)
+    assert digests(data_dir) == reference
+
+
+# `tfds.load` in a program that did nothing about signals, building on first use.
+_LOAD = (
+    "import sys, mpii_pose, tensorflow_datasets as tfds; "
+    "config = tfds.download.DownloadConfig(manual_dir=sys.argv[1]); "
+    "tfds.load('mpii_pose', data_dir=sys.argv[2], split='train', "
+    "download_and_prepare_kwargs={'download_config': config})"
+)
+
+
+def tfds_args(entry: str, manual: Path, data_dir: Path) -> list[str]:
+    """`tfds build mpii_pose` or a Python program calling `tfds.load`, building `manual`."""
+    if entry == "tfds build":
+        return [str(a) for a in (BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+                                 "--manual_dir", manual, "--data_dir", data_dir)]  # fmt: skip
+    return [sys.executable, "-c", _LOAD, str(manual), str(data_dir)]
+
+
+@pytest.mark.parametrize(
+    "entry, signum",
+    [
+        ("tfds build", signal.SIGTERM),
+        pytest.param("tfds build", signal.SIGHUP, marks=pytest.mark.slow),
+        pytest.param("tfds.load", signal.SIGTERM, marks=pytest.mark.slow),
+    ],
+)
+def test_tfds_entry_points_stopped_by_a_signal_leave_nothing_and_end_by_it(
+    blocking_manual_dir, shard_data, reference, tmp_path, entry, signum
+):
+    """The builder handles the signals for the build, then ends the process as the signal would
+    have: status -signum (the shell's 128 + signum)."""
+    manual, pipe = blocking_manual_dir
+    data_dir = tmp_path / "data"
+    args = tfds_args(entry, manual, data_dir)
+    process = subprocess.Popen(
+        args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )  # `tfds build` logs to stdout
+    with held_open_by_a_reader(pipe, process):
+        assert list(data_dir.glob("mpii_pose/incomplete.*/mpii_pose-train.tfrecord-*"))
+        workers = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signum)
+        output, _ = process.communicate(timeout=_DEADLINE_S)
+    assert process.returncode == -signum, output[-3000:]
+    name = signal.Signals(signum).name
+    assert f"the build stopped by {name}; nothing was left half-written" in output
+    assert leftovers(data_dir) == []
+    assert running(workers) == []
     restore(pipe, shard_data)
     checked(args)
     assert digests(data_dir) == reference

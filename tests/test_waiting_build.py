@@ -1,0 +1,61 @@
+"""A build of a data dir that another build holds says at once that it waits, and for which pid,
+then what the other build finished; the summary's "in all" is the whole command's time."""
+
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from mpii_pose.manual_dir import SAMPLE_DIR
+from tests.conftest import BIN, DATASET, ENV, build
+
+
+def test_a_waiting_build_says_for_whom_then_what_the_other_finished(tmp_path):
+    other = build(SAMPLE_DIR, tmp_path / "other", max_examples_per_split=4)
+    data_dir = tmp_path / "data"
+    (data_dir / "mpii_pose").mkdir(parents=True)
+    lock = os.open(data_dir / "mpii_pose", os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # this process is "the other build"
+    try:
+        process = subprocess.Popen(
+            [BIN / "mpii-pose", "build", "--sample", "--data_dir", data_dir],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        waiting = f"waiting for another build of {data_dir / 'mpii_pose'} (pid {os.getpid()})"
+        said = []
+        while not any(waiting in line for line in said):
+            line = process.stderr.readline()  # the next thing it says, or '' when it ended
+            assert line, f"it ended without saying it waits: {''.join(said)[-3000:]}"
+            said.append(line)
+        shutil.copytree(other.data_path, data_dir / DATASET)  # the other build finishes
+    finally:
+        os.close(lock)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    assert out.startswith(
+        f"Another build (pid {os.getpid()}) finished mpii_pose {DATASET.name} in "
+        f"{data_dir / DATASET} while this one waited; nothing written by this one:\n"
+        f"  {'train':<11} {4:>7} examples    4 shards"
+    ), out
+    assert "it holds the first 4 persons of each file, not all" in out
+    assert "s in all" not in out  # no summary of writing: it wrote nothing
+
+
+def test_in_all_counts_the_whole_command(tmp_path):
+    """The process sleeps 2 s before the command starts: that is part of the command's time."""
+    code = (
+        "import sys, time; time.sleep(2); from mpii_pose.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    args = [sys.executable, "-c", code, "build", "--sample", "--data_dir", str(tmp_path)]
+    result = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    writing, in_all = map(
+        float, re.search(r"writing (\S+) s: .*; (\S+) s in all", result.stdout).groups()
+    )
+    assert in_all >= 2.0 + writing
