@@ -54,6 +54,7 @@ examples:
   mpii-pose build --manual_dir ~/mpii --engine beam \\
       --beam_pipeline_options "direct_num_workers=2,direct_running_mode=multi_processing"
   mpii-pose show --data_dir /tmp/mpii_pose_sample --num 16 --out /tmp/mpii_pose.png
+  mpii-pose info --data_dir /tmp/mpii_pose_sample
 
 then, in Python:
   import mpii_pose, tensorflow_datasets as tfds
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mpii-pose",
         description="Build the MPII Human Pose dataset as TFDS shards (one example per person), "
-        "and draw examples of a build.",
+        "say what a build holds, and draw examples of a build.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

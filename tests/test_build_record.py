@@ -149,3 +149,10 @@ def test_already_built_gives_the_counts_and_how_the_build_differs(tmp_path, cap)
     differs = "it holds the first 2 persons of each file, not all (--max_examples_per_split)"
     assert (differs in again) == (cap is None)
     assert ("It is not what this command asks for" in again) == (cap is None)
+
+
+def test_info_help_says_what_it_prints(capsys):
+    with pytest.raises(SystemExit):
+        main(["info", "--help"])
+    flat = " ".join(capsys.readouterr().out.split())
+    assert "--data_dir D" in flat and "no TensorFlow" in flat and "unfinished builds" in flat
