@@ -99,6 +99,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         self.last_write: WriteReport | None = None  # of the last build in this process
         # The lock of another build that finished this one while it waited, if one did.
         self.waited_for: leftovers.Lock | None = None
+        self._cap_told = False  # whether reading a capped build was warned of
 
     def _log_download_bytes(self) -> None:
         """Not TFDS's "Downloading and preparing dataset Unknown size ...": sizes are unknown until
@@ -118,10 +119,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """TFDS's download_and_prepare, one build of a data dir at a time; what killed runs left
         there (temporary build folders, partial downloads) is removed first. SIGTERM and SIGHUP
         clean up as Ctrl-C does, whatever the entry point (see `interruption`)."""
-        mode = (download_config or tfds.download.DownloadConfig()).download_mode
+        config = download_config or tfds.download.DownloadConfig()
+        mode = config.download_mode
         with interruption.cleaned_up_on_signals("the build"), contextlib.ExitStack() as stack:
             # Reading an existing build takes no lock, so that read-only storage works.
-            if mode.overwrite_dataset or not self.is_prepared():
+            if not mode.overwrite_dataset and self.is_prepared():
+                self._warn_if_not_as_asked(config)
+            else:
                 lock = stack.enter_context(leftovers.build_lock(self.data_path.parent))
                 if lock.waited and not mode.overwrite_dataset and self.is_prepared():
                     self._take_finished_build(lock)
@@ -131,6 +135,49 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     leftovers.remove_stale(self.data_path.parent, downloads_dir)
             super().download_and_prepare(
                 download_dir=download_dir, download_config=download_config, **kwargs
+            )
+
+    def as_dataset(self, *args: Any, **kwargs: Any) -> Any:
+        """TFDS's as_dataset; reading a trial build (capped per split) says so."""
+        self._warn_if_capped()
+        return super().as_dataset(*args, **kwargs)
+
+    def as_data_source(self, *args: Any, **kwargs: Any) -> Any:
+        """TFDS's as_data_source; reading a trial build (capped per split) says so."""
+        self._warn_if_capped()
+        return super().as_data_source(*args, **kwargs)
+
+    def _warn_if_capped(self) -> None:
+        """Warns, once per builder, that the build holds only the first N persons of each file."""
+        if self._cap_told or not self.is_prepared():
+            return
+        self._cap_told = True
+        cap = build_record.read_build(self.data_path).max_examples_per_split
+        if cap:
+            build_record.LOG.warning(
+                "%s is a trial build: it holds only the first %d persons of each annotation "
+                "file (max_examples_per_split); `mpii-pose info` says what it holds",
+                self.data_path,
+                cap,
+            )
+
+    def _warn_if_not_as_asked(self, config: tfds.download.DownloadConfig) -> None:
+        """Says how the build that is reused differs from what was asked (a per-split cap, other
+        annotation files), so that nobody trains on a trial build unawares."""
+        record = build_record.read_build(self.data_path)
+        asked = build_record.Request(
+            None if config.manual_dir is None else str(config.manual_dir),
+            config.max_examples_per_split,
+            record.file_format,
+        )
+        found = build_record.differences(record, asked) if record.recorded else []
+        if found:
+            build_record.LOG.warning(
+                "reusing %s, which is not what was asked: %s (rebuild with `tfds build "
+                "--overwrite`, `mpii-pose build --overwrite` or download_mode="
+                "REUSE_CACHE_IF_EXISTS)",
+                self.data_path,
+                "; ".join(found),
             )
 
     def _take_finished_build(self, lock: leftovers.Lock) -> None:

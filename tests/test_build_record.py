@@ -156,3 +156,27 @@ def test_info_help_says_what_it_prints(capsys):
         main(["info", "--help"])
     flat = " ".join(capsys.readouterr().out.split())
     assert "--data_dir D" in flat and "no TensorFlow" in flat and "unfinished builds" in flat
+
+
+def test_reading_or_reusing_a_trial_build_warns_that_it_is_capped(manual_dir, tmp_path, caplog):
+    build(manual_dir, tmp_path, max_examples_per_split=3)
+
+    def said() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == build_record.LOG.name]
+
+    with caplog.at_level(logging.WARNING, logger=build_record.LOG.name):
+        tfds.load("mpii_pose", data_dir=str(tmp_path), split=["train", "validation"])
+    assert said() == [
+        f"{tmp_path / DATASET} is a trial build: it holds only the first 3 persons of each "
+        "annotation file (max_examples_per_split); `mpii-pose info` says what it holds"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=build_record.LOG.name):
+        build(manual_dir, tmp_path)  # `tfds build` without a cap, over the trial build
+    (message,) = said()
+    assert message.startswith(f"reusing {tmp_path / DATASET}, which is not what was asked: ")
+    assert "it holds the first 3 persons of each file, not all" in message
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=build_record.LOG.name):
+        build(manual_dir, tmp_path, max_examples_per_split=3)  # as it was built: nothing to say
+    assert said() == []
