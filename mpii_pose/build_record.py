@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -286,25 +287,30 @@ def lacking(record: BuildRecord) -> list[str]:
             "is_visible is -1 (unknown) and activity, category and activity_id are empty: "
             "no occlusion, no activities, no test submissions"
         )
-        if with_official:
-            lines.append(
-                f"    without official fields: {effect}; the official .mat holds no single "
-                "match for these persons (the build's warnings say why)"
-            )
-        else:
-            lines.append(f"    without official fields: {effect}; {official_where}")
+        remedy = (
+            "the official .mat holds no single match for these persons (the build's warnings "
+            "say why)"
+            if with_official
+            else official_where
+        )
+        lines += _wrapped(f"without official fields: {effect}; {remedy}")
     validation = next((s for s in record.splits if s.name == "validation"), None)
     if validation is not None and validation.without_head_box:
         box_files = " or ".join(HEAD_BOX_FILES["validation"])
         folders = ", ".join(f"{d}/" for d in ANNOTATION_DIRS if d and d != OFFICIAL_DIR)
-        lines.append(
-            "    validation without head boxes: PCKh on validation is undefined for them "
+        lines += _wrapped(
+            "validation without head boxes: PCKh on validation is undefined for them "
             f"(evaluation raises HeadBoxesUnknown); add {box_files} (at the manual directory's "
             f"top or in {folders})"
             + ("" if with_official else f", or {OFFICIAL_FILE}")
             + ", and rebuild with --overwrite"
         )
     return lines
+
+
+def _wrapped(text: str) -> list[str]:
+    """An explanation under the per-split counts, wrapped for a terminal."""
+    return textwrap.wrap(text, width=100, initial_indent="    ", subsequent_indent="      ")
 
 
 def warn_lacking(record: BuildRecord) -> None:

@@ -337,36 +337,36 @@ def _request(builder: Builder, args: argparse.Namespace, manual_dir: str | None)
 
 def _already_built(builder: Builder, args: argparse.Namespace, manual_dir: str | None) -> str:
     """What an existing build holds, and how it differs from what the command asks."""
-    record = build_record.read_build(builder.data_path)
-    lines = [f"mpii_pose {builder.version} is already built in {builder.data_dir}:"]
-    lines += build_record.split_table(record)
-    found = build_record.differences(record, _request(builder, args, manual_dir))
-    if found:
-        lines.append("It is not what this command asks for:")
-        lines += [f"  - {difference}" for difference in found]
-    lines += build_record.lacking(record)
-    lines.append(
-        "Nothing written (use --overwrite to rebuild; `mpii-pose info` shows the whole build)."
+    return _existing_build(
+        builder,
+        _request(builder, args, manual_dir),
+        f"mpii_pose {builder.version} is already built in {builder.data_dir}:",
+        "Nothing written (use --overwrite to rebuild; `mpii-pose info` shows the whole build).",
     )
-    return "\n".join(lines)
 
 
 def _finished_by_another(builder: Builder, args: argparse.Namespace, manual_dir: str | None) -> str:
     """The build that another process finished while this command waited for its lock."""
     lock = builder.waited_for
     holder = "" if lock is None or lock.holder is None else f" (pid {lock.holder})"
-    record = build_record.read_build(builder.data_path)
-    lines = [
+    return _existing_build(
+        builder,
+        _request(builder, args, manual_dir),
         f"Another build{holder} finished mpii_pose {builder.version} in {builder.data_dir} "
-        "while this one waited; nothing written by this one:"
-    ]
-    lines += build_record.split_table(record)
-    found = build_record.differences(record, _request(builder, args, manual_dir))
+        "while this one waited; nothing written by this one:",
+        "Use --overwrite to rebuild; `mpii-pose info` shows the whole build.",
+    )
+
+
+def _existing_build(builder: Builder, request: Request, header: str, footer: str) -> str:
+    """`header`, the build's splits, how it differs from `request`, what it lacks, `footer`."""
+    record = build_record.read_build(builder.data_path)
+    lines = [header, *build_record.split_table(record)]
+    found = build_record.differences(record, request)
     if found:
-        lines.append("It is not what this command asks for (use --overwrite to rebuild):")
+        lines.append("It is not what this command asks for:")
         lines += [f"  - {difference}" for difference in found]
-    lines += build_record.lacking(record)
-    return "\n".join(lines)
+    return "\n".join([*lines, *build_record.lacking(record), footer])
 
 
 def command_seconds() -> float:
