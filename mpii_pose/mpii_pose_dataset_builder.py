@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from mpii_pose import (
     downloads,
     interruption,
     leftovers,
+    log_filters,
     manual_dir,
     planning,
     records,
@@ -198,6 +200,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             features=feature_spec(), homepage=_HOMEPAGE, metadata=tfds.core.MetadataDict()
         )
 
+    def _as_dataset(self, *args: Any, **kwargs: Any) -> Any:
+        """TFDS's reading, without the deprecation warnings its decoder of bytes-encoded tensors
+        logs about its own code (see log_filters); no feature definition writing the same bytes
+        avoids them."""
+        with log_filters.without_messages("absl", log_filters.TFDS_DTYPE_DEPRECATED):
+            return super()._as_dataset(*args, **kwargs)
+
+    def _should_cache_ds(self, split: Any, shuffle_files: bool, read_config: Any) -> bool:
+        """Never auto-cache: TFDS caches builds under 250 MiB of shards, but it caches decoded
+        images, several times the JPEGs' size, and a partial read (`ds.take(1)`) discards the
+        cache with a warning. `ds.cache()` is there for who wants it."""
+        return False
+
     @tfds_utils.classproperty
     @classmethod
     def _checksums_path(cls) -> epath.Path:
@@ -371,7 +386,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         ) as progress:
             start = time.perf_counter()
             try:
-                ran_on = engine.run(tasks, progress)
+                ran_on = engine.run(tasks, _LastUpdateUndrawn(progress, total))
                 receipts = array_records.read_receipts(receipts_dir)
             finally:
                 for scratch in (converted_dir, receipts_dir):
@@ -406,6 +421,21 @@ def _manual_dir(dl_manager: tfds.download.DownloadManager) -> epath.Path | None:
         return dl_manager.manual_dir
     except AssertionError:  # TFDS's "does not exist or is empty"
         return None
+
+
+class _LastUpdateUndrawn:
+    """A progress bar's updates, but the one completing it is not drawn: closing the bar draws
+    it, with the run's average rate. Drawn by both, the full bar shows twice wherever stderr is
+    not a terminal (a log, CI), as after an engine that reports all its examples at once."""
+
+    def __init__(self, bar: Any, total: int):
+        self._bar, self._left = bar, total
+
+    def update(self, n: int) -> None:
+        self._left -= n
+        if self._left <= 0:
+            self._bar.mininterval = math.inf  # tqdm draws an update only after mininterval
+        self._bar.update(n)
 
 
 def _beam_examples(source: sources.SplitSource) -> Any:

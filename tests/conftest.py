@@ -3,8 +3,12 @@
 import hashlib
 import json
 import os
+import re
+import shutil
+import site
 import subprocess
 import sys
+import venv
 from pathlib import Path
 
 import pytest
@@ -118,3 +122,84 @@ def reference_dir(shard_data, tmp_path_factory) -> Path:
 def reference(reference_dir) -> dict[str, str]:
     """sha256 of every file of `tfds build` on `shard_data`."""
     return digests(reference_dir)
+
+
+# What a clean clone does not have: build products, caches, environments.
+_NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache"
+)
+
+
+def clean_clone(destination: Path) -> Path:
+    """A copy of the checkout as a clean clone has it, at `destination`."""
+    shutil.copytree(REPO, destination, ignore=_NOT_IN_A_CLONE)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel `pip wheel` builds from a clean copy of the checkout."""
+    source = clean_clone(tmp_path_factory.mktemp("clone") / "mpii_pose")
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", out, source],
+        check=True, capture_output=True, cwd=out,
+    )  # fmt: skip
+    (path,) = out.glob("mpii_pose-*.whl")
+    return path
+
+
+def _dependencies(folder: Path) -> Path:
+    """This environment's site-packages linked into `folder`, without mpii_pose in any form."""
+    folder.mkdir()
+    own = re.compile(r"^(mpii_pose|__editable__)", re.I)
+    for packages in map(Path, site.getsitepackages()):
+        for entry in packages.iterdir():
+            if not own.match(entry.name) and not (folder / entry.name).exists():
+                (folder / entry.name).symlink_to(entry)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fresh(wheel, tmp_path_factory) -> Path:
+    """A new virtual environment with the wheel installed by pip; returns its bin/ folder.
+
+    Its dependencies come from this environment's site-packages (linked in without this package,
+    its editable finder or any `.pth` pointing at the checkout): what the wheel lacks cannot be
+    served from the source tree, and pip still checks that every declared dependency is there.
+    """
+    root = tmp_path_factory.mktemp("fresh")
+    venv.EnvBuilder(with_pip=True).create(root / "venv")
+    bin_dir = root / "venv" / "bin"
+    purelib = subprocess.run(
+        [bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    deps = _dependencies(root / "dependencies")
+    (Path(purelib) / "dependencies.pth").write_text(
+        f"import site; site.addsitedir({str(deps)!r})\n"
+    )
+    run_in(fresh_env(bin_dir), f"python -m pip install --no-index -q {wheel}", root)
+    return bin_dir
+
+
+def fresh_env(bin_dir: Path) -> dict[str, str]:
+    """The environment of a new shell with the virtual environment `bin_dir` activated: no
+    Python or TensorFlow settings of this one; pip offline (no index; the build backend from the
+    environment, as `--no-build-isolation`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # set for the tests, not in a user's shell
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(bin_dir.parent)
+    env.update(PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0")  # "0": no isolation (pip's way)
+    return env
+
+
+def run_in(env: dict[str, str], command: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Runs the shell `command` in `env` from `cwd`; it must succeed."""
+    result = subprocess.run(
+        command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return result

@@ -199,6 +199,15 @@ def test_start_up_notices_are_left_out_and_errors_kept():
     assert "failed call to cuInit" in without_start_up_notices(with_a_driver)
 
 
+def test_a_beam_build_draws_its_bar_once_without_beams_import_notice(tmp_path):
+    """Beam's workers report all the examples at once, when the pipeline ends: that update and
+    the bar's close each drew the full bar, twice in a log; Beam's import warned of apitools."""
+    args = [BIN / "mpii-pose", "build", "--sample", "--engine", "beam", "--data_dir", tmp_path]
+    result = checked(args, env=QUIET_ENV)
+    assert not NOISE.search(result.stdout + result.stderr), result.stderr
+    assert result.stderr.count("100%|") == 1, result.stderr
+
+
 @pytest.mark.slow
 def test_a_ray_build_prints_no_notice_into_the_progress_bar(tmp_path):
     """Ray enables token authentication for its local cluster without saying so here."""

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import sys
 
 import numpy as np
@@ -79,4 +80,6 @@ def test_torch_example_loads_batches(array_record_build):
     )  # fmt: skip
     result = checked([sys.executable, REPO / "examples" / "torch_loader.py",
                       "--data_dir", array_record_build, "--batch_size", "4"])  # fmt: skip
-    assert "1 {'image': (4, 256, 256, 3)" in result.stdout
+    assert "batch: {'image': (4, 256, 256, 3)" in result.stdout
+    assert re.search(r"^64 training examples in [\d.]+ s: [\d.]+ examples/s", result.stdout, re.M)
+    assert "not writable" not in result.stderr, result.stderr  # PyTorch's warning, per field

@@ -10,7 +10,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mpii_pose"
 
 # Each module's layer, by module name (a package stands for its modules).
 LAYER_OF: dict[str, str] = {
-    **dict.fromkeys(["errors", "skeleton", "interruption", "tf_startup", "leftovers"], "base"),
+    **dict.fromkeys(
+        ["errors", "skeleton", "interruption", "tf_startup", "leftovers", "log_filters"], "base"
+    ),
     **dict.fromkeys(
         ["annotations", "head_boxes", "official_annotations", "official_matching", "manual_dir"]
         + ["downloads", "sources", "build_record"],

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mpii_pose.engines import Progress
+from mpii_pose.log_filters import BEAM_NO_APITOOLS, without_messages
 from mpii_pose.planning import ShardTask
 from mpii_pose.shard_writer import write_shard
 
@@ -36,7 +37,8 @@ class BeamEngine:
     def __init__(
         self, options: str | PipelineOptions | None = None, runner: PipelineRunner | None = None
     ):
-        from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+        with without_messages("", BEAM_NO_APITOOLS):  # Beam's first import logs it
+            from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
         if not isinstance(options, PipelineOptions):
             options = PipelineOptions(flags=pipeline_flags(options))
