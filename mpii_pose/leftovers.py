@@ -35,24 +35,62 @@ def _is_local(path: epath.PathLike) -> bool:
 def build_lock(dataset_dir: epath.Path) -> Iterator[bool]:
     """Holds an exclusive lock on `dataset_dir` (waiting for another build to finish); yields
     whether it is held: not on a bucket or a file system that cannot lock."""
-    if not _is_local(dataset_dir):
+    opened = _lock(dataset_dir) if _is_local(dataset_dir) else None
+    if opened is None:
         yield False
         return
+    fd, locked = opened
     try:
-        dataset_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(dataset_dir, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            locked = True
-        except OSError:  # e.g. a network file system without locks
-            locked = False
         yield locked
     finally:
         os.close(fd)  # releases the lock
+
+
+def _lock(dataset_dir: epath.Path) -> tuple[int, bool] | None:
+    """Opens `dataset_dir`, made if need be, and locks it; returns its descriptor and whether it
+    is locked, or None when it cannot be opened."""
+    while True:
+        try:
+            dataset_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(dataset_dir, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # e.g. a network file system without locks
+            return fd, False
+        if _is_folder_at(fd, dataset_dir):
+            return fd, True
+        os.close(fd)  # a failed build removed the folder while this one waited: lock the new one
+
+
+def _is_folder_at(fd: int, path: epath.Path) -> bool:
+    """Whether the open folder `fd` still is the one at `path`."""
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
+
+
+def absent(folders: Iterable[epath.Path]) -> list[epath.Path]:
+    """Those of `folders` that do not exist (yet)."""
+    return [folder for folder in folders if not folder.exists()]
+
+
+@contextlib.contextmanager
+def removed_if_empty_on_failure(folders: Iterable[epath.Path]) -> Iterator[None]:
+    """When the block fails, removes those of `folders` that are empty, in the order given
+    (children first): the folders a build made, so that a failed build leaves none behind."""
+    try:
+        yield
+    except BaseException:
+        for folder in folders:
+            if _is_local(folder):  # a bucket has no empty folders
+                with contextlib.suppress(OSError):  # not empty, or not there
+                    os.rmdir(folder)
+        raise
 
 
 def stale_builds(dataset_dir: epath.Path) -> list[epath.Path]:

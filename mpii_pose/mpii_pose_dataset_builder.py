@@ -108,14 +108,22 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         **kwargs: Any,
     ) -> None:
         """TFDS's download_and_prepare, one build of a data dir at a time; what killed runs left
-        there (temporary build folders, partial downloads) is removed first."""
-        mode = (download_config or tfds.download.DownloadConfig()).download_mode
+        there (temporary build folders, partial downloads) is removed first, and a failed build
+        removes the empty folders it made (D/mpii_pose, D/downloads and TFDS's folders in it)."""
+        config = download_config or tfds.download.DownloadConfig()
         with contextlib.ExitStack() as stack:
             # Reading an existing build takes no lock, so that read-only storage works.
-            building = mode.overwrite_dataset or not self.is_prepared()
-            if building and stack.enter_context(leftovers.build_lock(self.data_path.parent)):
+            if config.download_mode.overwrite_dataset or not self.is_prepared():
                 downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
-                leftovers.remove_stale(self.data_path.parent, downloads_dir)
+                extract_dir = epath.Path(config.extract_dir or downloads_dir / "extracted")
+                dataset_dir = self.data_path.parent
+                made = leftovers.absent(
+                    [extract_dir, downloads_dir / self.name, downloads_dir, dataset_dir]
+                )
+                locked = stack.enter_context(leftovers.build_lock(dataset_dir))
+                stack.enter_context(leftovers.removed_if_empty_on_failure(made))  # in the lock
+                if locked:
+                    leftovers.remove_stale(dataset_dir, downloads_dir)
             super().download_and_prepare(
                 download_dir=download_dir, download_config=download_config, **kwargs
             )
