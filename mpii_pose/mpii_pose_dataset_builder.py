@@ -21,6 +21,7 @@ from mpii_pose import (
     array_records,
     checks,
     downloads,
+    image_check,
     leftovers,
     manual_dir,
     planning,
@@ -180,7 +181,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         dl_manager: tfds.download.DownloadManager,
         download_config: tfds.download.DownloadConfig,
     ) -> None:
-        """Plans every split, writes it with the engine or TFDS's writer, counts, then records it.
+        """Checks every image the splits use, plans every split, writes it with the engine or
+        TFDS's writer, counts, then records it.
 
         The engine starts (Ray: its cluster) once the annotations are read and checked. (Starting
         it while they are read was measured slower on 2 cores: Ray's start-up is CPU work.)
@@ -190,6 +192,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         file_format = self.info.file_format.value
         choice.check_format(self.engine, file_format)  # before anything is read
         split_sources = self._sources(dl_manager)
+        image_check.check_images(split_sources.values(), download_config.max_examples_per_split)
         plans = [
             planning.plan_split(
                 source, download_config.max_examples_per_split, download_config.num_shards

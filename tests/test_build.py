@@ -142,8 +142,8 @@ def test_missing_image_names_file_and_entry_and_leaves_nothing(manual_dir, tmp_p
     index = next(i for i, e in enumerate(entries) if e["image"] == entries[-1]["image"])
     with pytest.raises(ImageError) as info:
         build(manual_dir, tmp_path / "data")
-    assert str(info.value) == (
-        f"{missing} (used by {manual_dir / 'valid.json'}, entry {index}): image file not found"
+    assert str(info.value).splitlines()[1] == (
+        f"  {missing} (used by {manual_dir / 'valid.json'}, entry {index}): image file not found"
     )
     assert list((tmp_path / "data").iterdir()) == []  # no mpii_pose/ nor downloads/ folder
 

@@ -13,7 +13,7 @@ LAYER_OF: dict[str, str] = {
     **dict.fromkeys(["errors", "skeleton", "interruption", "tf_startup", "leftovers"], "base"),
     **dict.fromkeys(
         ["annotations", "head_boxes", "official_annotations", "official_matching", "manual_dir"]
-        + ["downloads", "sources"],
+        + ["downloads", "sources", "image_check"],
         "sources",
     ),
     "planning": "plan",
