@@ -12,6 +12,8 @@ problem is reported at once.
 from __future__ import annotations
 
 import functools
+import os
+import stat
 from collections.abc import Callable, Iterable
 
 from etils import epath
@@ -26,13 +28,20 @@ _PREFIX_BYTES = 16  # what Pillow's format detection (Image.open) reads
 
 def image_problem(path: epath.Path) -> str | None:
     """What keeps the file at `path` from being an image Pillow can open, judged from its first
-    bytes; None when it starts as one."""
+    bytes; None when it starts as one. A named pipe or a device is left to the shard writer:
+    reading it here would wait for a writer, or take the bytes that the shard writer needs."""
     try:
+        if "://" not in os.fspath(path):  # a bucket holds neither folders nor pipes
+            mode = os.stat(path).st_mode
+            if stat.S_ISDIR(mode):
+                return "a folder, not an image"
+            if not stat.S_ISREG(mode):
+                return None
         with path.open("rb") as f:
             prefix = f.read(_PREFIX_BYTES)
     except FileNotFoundError:
         return "image file not found"
-    except OSError as err:  # a folder, no permission
+    except OSError as err:  # no permission
         return f"cannot be read ({err.strerror or err})"
     if prefix and (any(accept(prefix) is True for accept in _signatures()) or _identified(path)):
         return None

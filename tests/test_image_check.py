@@ -2,6 +2,8 @@
 image Pillow opens. All problems are reported at once, for every entry point and engine."""
 
 import io
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,8 +55,22 @@ def test_a_file_that_is_no_image_is_named_for_what_it_is(tmp_path, content, prob
     assert image_problem(epath.Path(path)) == problem
 
 
-def test_a_folder_in_place_of_an_image_cannot_be_read(tmp_path):
-    assert image_problem(epath.Path(tmp_path)) == "cannot be read (Is a directory)"
+def test_a_folder_in_place_of_an_image_is_named_as_one(tmp_path):
+    assert image_problem(epath.Path(tmp_path)) == "a folder, not an image"
+
+
+def test_a_named_pipe_is_left_to_the_writer_unread(tmp_path):
+    """Opening it would wait for a writer, and reading it would take bytes the build needs."""
+    pipe = tmp_path / "image.jpg"
+    os.mkfifo(pipe)
+    found = []
+    checking = threading.Thread(target=lambda: found.append(image_problem(epath.Path(pipe))))
+    checking.start()
+    checking.join(timeout=30)
+    if checking.is_alive():  # blocked opening the pipe: let it go before failing
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        checking.join(timeout=30)
+    assert found == [None] and not checking.is_alive()
 
 
 def test_the_odd_images_of_a_good_manual_dir_pass(shard_data):
