@@ -157,25 +157,32 @@ def fetch(
     downloads_dir = epath.Path(dl_manager.download_dir)
     missing = _missing(manual, parts, downloads_dir)
     urls = [archive_url(archive, mirror) for archive in archives]
-    fetching = "; ".join(
-        f"{a.filename} ({a.what}) from {url}" for a, url in zip(archives, urls, strict=True)
-    )
-    _LOG.warning("%s: downloading %s", missing, fetching)
+    unreachable = []
     for archive, url in zip(archives, urls, strict=True):
         try:
             check_reachable(url)
         except OSError as err:
-            default = downloads_dir / "manual"
-            where = manual or f"a manual directory (--manual_dir M; by default {default})"
-            raise DownloadError(
-                f"cannot download {archive.filename} from {url}: {err}.\n{missing}.\n"
-                f"Put the missing files in {where}, or set {MIRROR_ENV} to a mirror that "
-                f"serves {archive.filename}."
-            ) from None
+            unreachable.append(f"cannot download {archive.filename} from {url}: {err}")
+    if unreachable:
+        where = manual or "there (or in a folder given as --manual_dir M)"
+        raise DownloadError(
+            "\n".join(unreachable) + f".\n{missing[0].upper()}{missing[1:]}.\n"
+            f"Put the missing files {'in ' if manual else ''}{where}, or set {MIRROR_ENV} to a "
+            f"mirror that serves {_listed([archive.filename for archive in archives])}."
+        )
+    fetching = "; ".join(
+        f"{a.filename} ({a.what}) from {url}" for a, url in zip(archives, urls, strict=True)
+    )
+    _LOG.warning("%s: downloading %s", missing, fetching)
     return [
         _fetch_one(dl_manager, archive, url, downloads_dir, dataset)
         for archive, url in zip(archives, urls, strict=True)
     ]
+
+
+def _listed(names: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def _missing(manual: epath.Path | None, parts: Sequence[str], downloads_dir: epath.Path) -> str:

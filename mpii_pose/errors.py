@@ -48,6 +48,17 @@ class ImageError(MpiiPoseError):
         return cls(message, image_path, annotation_path, index)
 
 
+class ImagesError(ImageError):
+    """Every image the annotations use that is missing or not an image, found before anything is
+    written: `problems` holds one ImageError per image; the other fields are the first one's."""
+
+    def __init__(self, message: str, problems: tuple[ImageError, ...] = ()):
+        first = problems[0] if problems else ImageError(message)
+        super().__init__(message, first.image_path, first.annotation_path, first.index)
+        self.args = (message, problems)
+        self.problems = problems
+
+
 class IncompleteBuildError(MpiiPoseError):
     """What was written differs from the plan: a shard is missing, short or corrupt."""
 

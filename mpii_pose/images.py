@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
+
+from mpii_pose.image_check import not_an_image
 
 JPEG_QUALITY = 95
 _SOI, _EOI = b"\xff\xd8", b"\xff\xd9"
@@ -72,6 +74,8 @@ def to_rgb_jpeg(data: bytes) -> bytes:
             if image.mode == "RGB" and frame is not None and frame[0] in _KEPT_FRAMES:
                 return data
             rgb = image.convert("RGB")
+    except UnidentifiedImageError:  # its message names a BytesIO object, not the file
+        raise UnreadableImage(not_an_image(data)) from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise UnreadableImage(f"cannot be decoded as an image ({err})") from None
     out = io.BytesIO()

@@ -46,37 +46,43 @@ class Lock:
 def build_lock(dataset_dir: epath.Path) -> Iterator[Lock]:
     """Holds an exclusive lock on `dataset_dir` (D/mpii_pose), waiting for another build to
     finish, and saying so at once; not held on a bucket or a file system that cannot lock."""
-    if not _is_local(dataset_dir):
+    opened = _lock(dataset_dir) if _is_local(dataset_dir) else None
+    if opened is None:
         yield Lock(held=False)
         return
+    fd, lock = opened
     try:
-        dataset_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(dataset_dir, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        yield Lock(held=False)
-        return
-    try:
-        yield _lock(fd, dataset_dir)
+        yield lock
     finally:
         os.close(fd)  # releases the lock
 
 
-def _lock(fd: int, dataset_dir: epath.Path) -> Lock:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return Lock(held=True)
-    except BlockingIOError:
-        pass
-    except OSError:  # e.g. a network file system without locks
-        return Lock(held=False)
-    holder = lock_holder(dataset_dir)
-    _LOG.warning(
-        "waiting for another build of %s (%s) to finish",
-        dataset_dir,
-        "pid unknown" if holder is None else f"pid {holder}",
-    )
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return Lock(held=True, waited=True, holder=holder)
+def _lock(dataset_dir: epath.Path) -> tuple[int, Lock] | None:
+    """Opens `dataset_dir`, made if need be, and locks it; returns its descriptor and the lock,
+    or None when it cannot be opened."""
+    waited, holder = False, None
+    while True:
+        try:
+            dataset_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(dataset_dir, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not waited:
+                waited, holder = True, lock_holder(dataset_dir)
+                _LOG.warning(
+                    "waiting for another build of %s (%s) to finish",
+                    dataset_dir,
+                    "pid unknown" if holder is None else f"pid {holder}",
+                )
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # e.g. a network file system without locks
+            return fd, Lock(held=False)
+        if _is_folder_at(fd, dataset_dir):
+            return fd, Lock(held=True, waited=waited, holder=holder)
+        os.close(fd)  # a failed build removed the folder while this one waited: lock the new one
 
 
 def lock_holder(path: epath.Path, locks: str = "/proc/locks") -> int | None:
@@ -93,6 +99,35 @@ def lock_holder(path: epath.Path, locks: str = "/proc/locks") -> int | None:
         if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == file_id:
             return int(fields[4])
     return None
+
+
+def _is_folder_at(fd: int, path: epath.Path) -> bool:
+    """Whether the open folder `fd` still is the one at `path`."""
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
+
+
+def absent(folders: Iterable[epath.Path]) -> list[epath.Path]:
+    """Those of `folders` that do not exist (yet)."""
+    return [folder for folder in folders if not folder.exists()]
+
+
+@contextlib.contextmanager
+def removed_if_empty_on_failure(folders: Iterable[epath.Path]) -> Iterator[None]:
+    """When the block fails, removes those of `folders` that are empty, in the order given
+    (children first): the folders a build made, so that a failed build leaves none behind."""
+    try:
+        yield
+    except BaseException:
+        for folder in folders:
+            if _is_local(folder):  # a bucket has no empty folders
+                with contextlib.suppress(OSError):  # not empty, or not there
+                    os.rmdir(folder)
+        raise
 
 
 def stale_builds(dataset_dir: epath.Path) -> list[epath.Path]:

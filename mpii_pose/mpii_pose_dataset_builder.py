@@ -23,6 +23,7 @@ from mpii_pose import (
     build_record,
     checks,
     downloads,
+    image_check,
     interruption,
     leftovers,
     log_filters,
@@ -119,8 +120,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         **kwargs: Any,
     ) -> None:
         """TFDS's download_and_prepare, one build of a data dir at a time; what killed runs left
-        there (temporary build folders, partial downloads) is removed first. SIGTERM and SIGHUP
-        clean up as Ctrl-C does, whatever the entry point (see `interruption`)."""
+        there (temporary build folders, partial downloads) is removed first, and a failed build
+        removes the empty folders it made (D/mpii_pose, D/downloads and TFDS's folders in it).
+        SIGTERM and SIGHUP clean up as Ctrl-C does, whatever the entry point (see
+        `interruption`)."""
         config = download_config or tfds.download.DownloadConfig()
         mode = config.download_mode
         with interruption.cleaned_up_on_signals("the build"), contextlib.ExitStack() as stack:
@@ -128,13 +131,21 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             if not mode.overwrite_dataset and self.is_prepared():
                 self._warn_if_not_as_asked(config)
             else:
-                lock = stack.enter_context(leftovers.build_lock(self.data_path.parent))
+                downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
+                extract_dir = epath.Path(config.extract_dir or downloads_dir / "extracted")
+                dataset_dir = self.data_path.parent
+                made = leftovers.absent([dataset_dir])  # the lock makes it
+                lock = stack.enter_context(leftovers.build_lock(dataset_dir))
                 if lock.waited and not mode.overwrite_dataset and self.is_prepared():
                     self._take_finished_build(lock)
                     return
+                made = [
+                    *leftovers.absent([extract_dir, downloads_dir / self.name, downloads_dir]),
+                    *([] if lock.waited else made),
+                ]
+                stack.enter_context(leftovers.removed_if_empty_on_failure(made))  # in the lock
                 if lock.held:
-                    downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
-                    leftovers.remove_stale(self.data_path.parent, downloads_dir)
+                    leftovers.remove_stale(dataset_dir, downloads_dir)
             super().download_and_prepare(
                 download_dir=download_dir, download_config=download_config, **kwargs
             )
@@ -262,7 +273,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         dl_manager: tfds.download.DownloadManager,
         download_config: tfds.download.DownloadConfig,
     ) -> None:
-        """Plans every split, writes it with the engine or TFDS's writer, counts, then records it.
+        """Checks every image the splits use, plans every split, writes it with the engine or
+        TFDS's writer, counts, then records it.
 
         The engine starts (Ray: its cluster) once the annotations are read and checked. (Starting
         it while they are read was measured slower on 2 cores: Ray's start-up is CPU work.)
@@ -273,6 +285,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         choice.check_format(self.engine, file_format)  # before anything is read
         split_sources, downloaded = self._sources(dl_manager)
         cap = download_config.max_examples_per_split
+        image_check.check_images(split_sources.values(), cap)
         plans = [
             planning.plan_split(source, cap, download_config.num_shards)
             for source in split_sources.values()

@@ -1,12 +1,14 @@
 """The benchmark harness runs and counts correctly (never that anything is fast)."""
 
 import json
+import re
 import sys
 
 import pytest
 from PIL import Image
 
 from mpii_pose import tfrecord
+from mpii_pose.sources import load_sources
 from tests.conftest import REPO, checked
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -123,3 +125,17 @@ def test_read_benchmark_quick_run_reads_with_every_contender(tmp_path):
     alone = next(r for r in result["runs"] if r["contender"] == "data_source+transforms")
     assert grain["peak_rss_mb"] > alone["peak_rss_mb"]  # Grain's workers are in the tree
     assert "| data_source+transforms |" in (tmp_path / "results/read-12.md").read_text()
+
+
+def test_the_image_check_benchmark_counts_the_problems(manual_dir):
+    first = json.loads((manual_dir / "train.json").read_text())[0]
+    (manual_dir / "images" / first["image"]).unlink()
+    args = [sys.executable, REPO / "benchmarks/bench_image_check.py", manual_dir, "--runs", "1"]
+    result = checked([*args, "--cold", "--threads", "2"])
+    lines = result.stdout.splitlines()
+    sources = load_sources(manual_dir).values()
+    images = {p.image for source in sources for p in source.persons}
+    persons = sum(len(source.persons) for source in sources)
+    assert lines[0] == f"{len(images)} distinct images, {persons} persons"
+    assert re.fullmatch(r"find_image_problems \(one thread\), cold: [\d.]+ s, 1 problems", lines[1])
+    assert re.fullmatch(r"image_problem, 2 threads, cold: [\d.]+ s, 1 problems", lines[2])

@@ -142,10 +142,21 @@ def test_missing_image_names_file_and_entry_and_leaves_nothing(manual_dir, tmp_p
     index = next(i for i, e in enumerate(entries) if e["image"] == entries[-1]["image"])
     with pytest.raises(ImageError) as info:
         build(manual_dir, tmp_path / "data")
-    assert str(info.value) == (
-        f"{missing} (used by {manual_dir / 'valid.json'}, entry {index}): image file not found"
+    assert str(info.value).splitlines()[1] == (
+        f"  {missing} (used by {manual_dir / 'valid.json'}, entry {index}): image file not found"
     )
-    assert leftovers(tmp_path / "data") == []  # no version folder, no incomplete.* folder
+    assert list((tmp_path / "data").iterdir()) == []  # no mpii_pose/ nor downloads/ folder
+
+
+def test_a_failed_build_keeps_the_folders_that_were_there(manual_dir, tmp_path):
+    """It removes only the empty folders it made: here downloads/extracted/ and mpii_pose/."""
+    (manual_dir / "images" / read_json(manual_dir / "train.json")[0]["image"]).unlink()
+    data_dir = tmp_path / "data"
+    (data_dir / "downloads" / "mpii_pose").mkdir(parents=True)
+    with pytest.raises(ImageError):
+        build(manual_dir, data_dir)
+    folders = sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*"))
+    assert folders == ["downloads", "downloads/mpii_pose"]
 
 
 def test_truncated_image_stops_the_build(manual_dir, tmp_path):

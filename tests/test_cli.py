@@ -90,6 +90,26 @@ def test_bad_input_exits_with_a_clear_message(manual_dir, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_beam_build_prints_a_workers_error_as_raised_without_beams_traceback(
+    manual_dir, tmp_path
+):
+    """A truncated image passes the check before writing and stops its shard's write."""
+    image = manual_dir / "images" / read_json(manual_dir / "train.json")[0]["image"]
+    image.write_bytes(image.read_bytes()[:-300])
+    args = [BIN / "mpii-pose", "build", "--manual_dir", manual_dir, "--data_dir", tmp_path / "d",
+            "--engine", "beam"]  # fmt: skip
+    result = run(args)
+    assert result.returncode == 1
+    last = result.stderr.splitlines()[-1]
+    assert re.fullmatch(
+        re.escape(f"mpii-pose: error: {image} (used by {manual_dir / 'train.json'}, entry 0): ")
+        + r"cannot be decoded as an image \(image file is truncated[^\[\]]*\)",
+        last,
+    ), last
+    assert "Traceback" not in result.stderr and "while running" not in result.stderr
+    assert list((tmp_path / "d").iterdir()) == []
+
+
 def test_missing_manual_dir_prints_the_download_instructions(tmp_path, capsys):
     assert main(["build", "--manual_dir", str(tmp_path / "nope"), "--data_dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err

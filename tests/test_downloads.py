@@ -287,7 +287,8 @@ def closed_port() -> int:
 def test_an_unreachable_host_fails_at_once_naming_what_to_put_where(
     sample, tmp_path, monkeypatch, caplog, host
 ):
-    """No minutes of retries: the error names the missing files, where they go, and the URL."""
+    """No minutes of retries: the error names the missing files, where they go, and the URLs;
+    it says once what the manual directory lacks (no notice of downloads that do not happen)."""
     images_only = tmp_path / "manual"
     shutil.copytree(sample / "images", images_only / "images")
     address = f"127.0.0.1:{closed_port()}" if host == "refusing" else "mpii-mirror.invalid"
@@ -297,13 +298,33 @@ def test_an_unreachable_host_fails_at_once_naming_what_to_put_where(
         build(images_only, tmp_path / "data")
     assert time.monotonic() - start < 30
     message = str(info.value)
-    assert f"http://{address}/mpii/{ANNOTATIONS}" in message
-    assert f"the manual directory {images_only} has images/ but no annotations" in message
-    assert "train.json" in message and "mpii_val.json" in message and MIRROR_ENV in message
-    (notice,) = [r.getMessage() for r in caplog.records if "downloading" in r.getMessage()]
-    assert notice.startswith(f"the manual directory {images_only} has images/ but no annotations")
-    assert f"{ANNOTATIONS} (mmpose's JSON annotations) from http://{address}" in notice
-    assert leftovers(tmp_path / "data") == []
+    for name in (ANNOTATIONS, OFFICIAL):
+        assert f"cannot download {name} from http://{address}/mpii/{name}: " in message
+    assert message.count("has images/ but no annotations") == 1
+    assert f"The manual directory {images_only} has images/ but no annotations" in message
+    assert "train.json" in message and "mpii_val.json" in message
+    assert message.endswith(f"Put the missing files in {images_only}, or set {MIRROR_ENV} to "
+                            f"a mirror that serves {ANNOTATIONS} and {OFFICIAL}.")  # fmt: skip
+    assert not [r for r in caplog.records if "downloading" in r.getMessage()]
+    assert list((tmp_path / "data").iterdir()) == []  # no downloads/, no mpii_pose/
+
+
+def test_offline_without_a_manual_dir_names_every_file_for_the_mirror(tmp_path, monkeypatch):
+    monkeypatch.setenv(MIRROR_ENV, "http://mpii-mirror.invalid/mpii")
+    data_dir = tmp_path / "data"
+    with pytest.raises(DownloadError) as info:
+        mpii_pose.Builder(data_dir=str(data_dir)).download_and_prepare()
+    message = str(info.value)
+    assert message.count("no manual directory") == 1
+    assert (
+        f"There is no manual directory (by default {data_dir / 'downloads' / 'manual'}) with "
+        "images/ (the MPII JPEGs) and annotations (train.json/mpii_train.json" in message
+    )
+    assert message.endswith(
+        "Put the missing files there (or in a folder given as --manual_dir M), or set "
+        f"{MIRROR_ENV} to a mirror that serves {IMAGES}, {ANNOTATIONS} and {OFFICIAL}."
+    )
+    assert list(data_dir.iterdir()) == []
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

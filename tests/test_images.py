@@ -67,18 +67,23 @@ def test_grayscale_conversion_keeps_the_pixels():
 
 
 @pytest.mark.parametrize(
-    "data",
+    "data, message",
     [
-        encode("RGB", "JPEG")[:-400],  # truncated JPEG
-        encode("RGB", "PNG")[:-50],  # truncated PNG
-        b"<html>not an image</html>",
-        b"",
+        (encode("RGB", "JPEG")[:-400], "cannot be decoded as an image (image file is truncated"),
+        (encode("RGB", "PNG")[:-50], "cannot be decoded as an image ("),
+        (
+            b"<html>not an image</html>",
+            "not an image Pillow can identify (it starts with b'<html>not an ima')",
+        ),
+        (b"", "an empty file, not an image"),
     ],
     ids=["truncated-jpeg", "truncated-png", "text", "empty"],
 )
-def test_unreadable_bytes_raise(data):
-    with pytest.raises(UnreadableImage, match="cannot be decoded as an image"):
+def test_unreadable_bytes_raise_saying_what_they_are(data, message):
+    """Not Pillow's "cannot identify image file <_io.BytesIO object at 0x...>"."""
+    with pytest.raises(UnreadableImage) as info:
         to_rgb_jpeg(data)
+    assert str(info.value).startswith(message) and "BytesIO" not in str(info.value)
 
 
 def test_frame_header_reports_marker_precision_and_components():

@@ -15,7 +15,7 @@ LAYER_OF: dict[str, str] = {
     ),
     **dict.fromkeys(
         ["annotations", "head_boxes", "official_annotations", "official_matching", "manual_dir"]
-        + ["downloads", "sources", "build_record"],
+        + ["downloads", "sources", "image_check", "build_record"],
         "sources",
     ),
     "planning": "plan",

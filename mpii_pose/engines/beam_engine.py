@@ -7,9 +7,12 @@ itself, so no image bytes cross the pipeline. What the workers wrote is counted 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import logging
+import re
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from mpii_pose import errors
 from mpii_pose.engines import Progress
 from mpii_pose.log_filters import BEAM_NO_APITOOLS, without_messages
 from mpii_pose.planning import ShardTask
@@ -54,15 +57,64 @@ class BeamEngine:
         """Runs the pipeline; returns "beam", the runner object's class and the options set."""
         import apache_beam as beam
 
-        with beam.Pipeline(runner=self.runner, options=self.options) as pipeline:
-            _ = (
-                pipeline
-                | "ShardTasks" >> beam.Create(list(tasks))
-                | "Spread" >> beam.Reshuffle()
-                | "WriteShard" >> beam.Map(write_shard)
-            )
+        try:
+            with (
+                _unlogged_input_errors(),
+                beam.Pipeline(runner=self.runner, options=self.options) as pipeline,
+            ):
+                _ = (
+                    pipeline
+                    | "ShardTasks" >> beam.Create(list(tasks))
+                    | "Spread" >> beam.Reshuffle()
+                    | "WriteShard" >> beam.Map(write_shard)
+                )
+        except Exception as err:
+            original = worker_error(err)
+            if original is err:
+                raise
+            raise original from None
         progress.update(sum(len(task.persons) for task in tasks))
         chosen = self.options.get_all_options(drop_default=True, retain_unknown_options=True)
         flags = [f"--{key}={value}" for key, value in sorted(chosen.items())]
         runner = [f"runner {type(self.runner).__name__}"] if self.runner else []
         return " ".join([self.name, *runner, *flags])
+
+
+# How a worker process's error reaches the pipeline's caller: its traceback as text, which ends
+# with the error's class and message (the first line of it).
+_TRACEBACK_END = re.compile(r"^mpii_pose\.errors\.(?P<type>\w+): (?P<message>.*)$", re.MULTILINE)
+
+
+def worker_error(err: Exception) -> Exception:
+    """The error a shard write raised, as the worker raised it, from the one Beam raises.
+
+    Beam re-raises an error in this process as a copy with "[while running 'STEP']" appended to
+    its message (the original is its context), and an error in another process (DirectRunner's
+    multi_processing, a cluster) as a RuntimeError holding the worker's traceback; an error of
+    mpii_pose is rebuilt from its class and first line. Other errors are returned as they are.
+    """
+    if isinstance(err, errors.MpiiPoseError):
+        if getattr(err, "_tagged_with_step", False) and isinstance(err.__context__, type(err)):
+            return err.__context__
+        return err
+    match = _TRACEBACK_END.search(str(err))
+    kind = getattr(errors, match["type"], None) if match else None
+    if match and isinstance(kind, type) and issubclass(kind, errors.MpiiPoseError):
+        return kind(match["message"])
+    return err
+
+
+@contextlib.contextmanager
+def _unlogged_input_errors() -> Iterator[None]:
+    """Keeps Beam from logging an mpii_pose error of a shard write, with its traceback: the build
+    reports it, once."""
+
+    def unreported(record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], errors.MpiiPoseError))
+
+    logger = logging.getLogger("apache_beam.runners.common")  # where Beam logs a step's error
+    logger.addFilter(unreported)
+    try:
+        yield
+    finally:
+        logger.removeFilter(unreported)
