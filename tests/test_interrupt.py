@@ -138,7 +138,7 @@ def tfds_args(entry: str, manual: Path, data_dir: Path) -> list[str]:
 @pytest.mark.parametrize(
     "entry, engine, signum",
     [
-        ("tfds build", "local", signal.SIGTERM),
+        pytest.param("tfds build", "local", signal.SIGTERM, marks=pytest.mark.slow),
         pytest.param("tfds build", "local", signal.SIGHUP, marks=pytest.mark.slow),
         pytest.param(
             "tfds build", "ray", signal.SIGTERM, marks=pytest.mark.slow
