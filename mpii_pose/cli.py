@@ -165,10 +165,10 @@ def _add_info(commands: argparse._SubParsersAction) -> None:
         "info",
         help="say what the builds in a data dir hold and were made from",
         description="Print every build of mpii_pose in a data dir: version, configuration, file "
-        "format, splits with examples, shards and sizes, the per-split cap, the manual "
-        "directory and input files (with sha256), what its persons lack (head boxes, "
-        "official fields) and what is unknown; unfinished builds too. Reads JSON only: no "
-        "TensorFlow.",
+        "format, splits with examples, shards and sizes, the per-split cap, the input files "
+        "(by name in the manual directory or download, with sha256), what its persons lack "
+        "(head boxes, official fields) and what is unknown; unfinished builds too. Reads JSON "
+        "only: no TensorFlow.",
         epilog="example:\n  mpii-pose info --data_dir /tmp/mpii_pose_sample",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
