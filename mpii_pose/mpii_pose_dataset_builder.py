@@ -125,30 +125,41 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         SIGTERM and SIGHUP clean up as Ctrl-C does, whatever the entry point (see
         `interruption`)."""
         config = download_config or tfds.download.DownloadConfig()
-        mode = config.download_mode
         with interruption.cleaned_up_on_signals("the build"), contextlib.ExitStack() as stack:
             # Reading an existing build takes no lock, so that read-only storage works.
-            if not mode.overwrite_dataset and self.is_prepared():
+            if not config.download_mode.overwrite_dataset and self.is_prepared():
                 self._warn_if_not_as_asked(config)
-            else:
-                downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
-                extract_dir = epath.Path(config.extract_dir or downloads_dir / "extracted")
-                dataset_dir = self.data_path.parent
-                made = leftovers.absent([dataset_dir])  # the lock makes it
-                lock = stack.enter_context(leftovers.build_lock(dataset_dir))
-                if lock.waited and not mode.overwrite_dataset and self.is_prepared():
-                    self._take_finished_build(lock)
-                    return
-                made = [
-                    *leftovers.absent([extract_dir, downloads_dir / self.name, downloads_dir]),
-                    *([] if lock.waited else made),
-                ]
-                stack.enter_context(leftovers.removed_if_empty_on_failure(made))  # in the lock
-                if lock.held:
-                    leftovers.remove_stale(dataset_dir, downloads_dir)
+            elif not self._hold_data_dir(stack, download_dir, config):
+                return  # another build finished it while this one waited
             super().download_and_prepare(
                 download_dir=download_dir, download_config=download_config, **kwargs
             )
+
+    def _hold_data_dir(
+        self,
+        stack: contextlib.ExitStack,
+        download_dir: epath.PathLike | None,
+        config: tfds.download.DownloadConfig,
+    ) -> bool:
+        """Takes the build lock for the rest of `stack` (waiting for another build), removes
+        what killed runs left, and has the empty folders this build makes removed if it fails;
+        False when the build waited for finished it."""
+        downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
+        extract_dir = epath.Path(config.extract_dir or downloads_dir / "extracted")
+        dataset_dir = self.data_path.parent
+        made = leftovers.absent([dataset_dir])  # the lock makes it
+        lock = stack.enter_context(leftovers.build_lock(dataset_dir))
+        if lock.waited and not config.download_mode.overwrite_dataset and self.is_prepared():
+            self._take_finished_build(lock)
+            return False
+        made = [
+            *leftovers.absent([extract_dir, downloads_dir / self.name, downloads_dir]),
+            *([] if lock.waited else made),
+        ]
+        stack.enter_context(leftovers.removed_if_empty_on_failure(made))  # in the lock
+        if lock.held:
+            leftovers.remove_stale(dataset_dir, downloads_dir)
+        return True
 
     def as_dataset(self, *args: Any, **kwargs: Any) -> Any:
         """TFDS's as_dataset; reading a trial build (capped per split) says so."""
