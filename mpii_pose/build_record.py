@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,20 +24,24 @@ from etils import epath
 from tensorflow_datasets.core import constants
 
 from mpii_pose.annotations import Person
-from mpii_pose.errors import ManualDirError
+from mpii_pose.errors import ManualDirError, MpiiPoseError
 from mpii_pose.manual_dir import (
     ANNOTATION_DIRS,
+    ANNOTATION_FILES,
     HEAD_BOX_FILES,
     OFFICIAL_DIR,
     OFFICIAL_FILE,
     TEST_SPLIT,
     find_annotation_files,
+    find_head_box_file,
+    find_official_file,
     has_annotations,
 )
 from mpii_pose.sources import SplitSource
 
 METADATA_KEY = "build"  # the builder's entry in TFDS's metadata.json
 IMAGES_ROLE, OFFICIAL_ROLE = "images", "official annotations"
+MANUAL_ORIGIN = "manual directory"
 # What a build holds and lacks, logged for `tfds build` and `tfds.load`; `mpii-pose build` prints
 # it in its summary instead.
 LOG = logging.getLogger(__name__)
@@ -50,7 +55,8 @@ def head_boxes_role(split: str) -> str:
     return f"{split} head boxes"
 
 
-MANUAL_ORIGIN = "manual directory"
+class BuildRecordError(MpiiPoseError):
+    """A build's dataset_info.json or metadata.json cannot be read as a build record."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +65,7 @@ class SourceFile:
     (None for a folder)."""
 
     role: str  # IMAGES_ROLE, annotations_role(split), head_boxes_role(split) or OFFICIAL_ROLE
-    origin: str  # MANUAL_ORIGIN, or the download it was extracted from
+    origin: str  # MANUAL_ORIGIN, or "download ARCHIVE" (the archive it was extracted from)
     name: str  # its path inside its origin, e.g. "annot/valid.json"
     sha256: str | None = None
 
@@ -90,15 +96,6 @@ class BuildRecord:
     max_examples_per_split: int | None = None
     sources: tuple[SourceFile, ...] = ()
 
-    def annotation_digests(self) -> dict[str, str | None]:
-        """sha256 of each split's annotation file, by split."""
-        roles = {s.role: s.sha256 for s in self.sources}
-        return {
-            split.name: roles[annotations_role(split.name)]
-            for split in self.splits
-            if annotations_role(split.name) in roles
-        }
-
     @property
     def has_official(self) -> bool:
         """Whether the official .mat was among the build's inputs."""
@@ -116,7 +113,7 @@ def file_sha256(path: epath.PathLike) -> str:
 
 def metadata(
     manual_dir: epath.Path | None,
-    downloaded: Sequence[epath.Path],
+    downloaded: Mapping[str, epath.Path],
     max_examples_per_split: int | None,
     sources: Mapping[str, SplitSource],
     written: Mapping[str, Sequence[Person]],
@@ -124,7 +121,7 @@ def metadata(
     """The `build` entry of metadata.json: the inputs with their hashes, the cap, and per split
     the persons of its file and those written without a head box or official fields."""
     roots = [(MANUAL_ORIGIN, manual_dir)] if manual_dir is not None else []
-    roots += [(f"download {root.name}", root) for root in downloaded]
+    roots += [(f"download {archive}", root) for archive, root in downloaded.items()]
 
     def source_file(role: str, path: epath.Path, hashed: bool = True) -> SourceFile:
         origin, name = _origin(path, roots)
@@ -153,11 +150,11 @@ def metadata(
 
 
 def _origin(path: epath.Path, roots: Sequence[tuple[str, epath.Path]]) -> tuple[str, str]:
-    """(where `path` came from, its name there); a path under no root keeps its own name."""
+    """(where `path` came from, its name there); the sources are found under these roots."""
     for origin, root in roots:
         if path.is_relative_to(root):
             return origin, path.relative_to(root).as_posix()
-    return "elsewhere", path.name
+    raise ValueError(f"{path} is in none of the folders the build reads from")
 
 
 def find_builds(data_dir: epath.PathLike, name: str = "mpii_pose") -> list[epath.Path]:
@@ -173,9 +170,9 @@ def find_builds(data_dir: epath.PathLike, name: str = "mpii_pose") -> list[epath
 def read_build(path: epath.PathLike) -> BuildRecord:
     """A build's record, from its dataset_info.json and metadata.json (JSON only)."""
     path = epath.Path(path)
-    info = json.loads((path / constants.DATASET_INFO_FILENAME).read_text())
+    info = _json(path / constants.DATASET_INFO_FILENAME)
     metadata_file = path / constants.METADATA_FILENAME
-    recorded = json.loads(metadata_file.read_text()) if metadata_file.exists() else {}
+    recorded = _json(metadata_file) if metadata_file.exists() else {}
     shards = {
         split["name"]: (
             [int(n) for n in split.get("shardLengths", [])],
@@ -183,7 +180,7 @@ def read_build(path: epath.PathLike) -> BuildRecord:
         )
         for split in info.get("splits", [])
     }
-    return record(
+    return make_record(
         str(path),
         info.get("version", path.name),
         info.get("configName"),
@@ -193,7 +190,25 @@ def read_build(path: epath.PathLike) -> BuildRecord:
     )
 
 
-def record(
+def _json(path: epath.Path) -> dict[str, Any]:
+    """A JSON object from `path`; a file that is not one is a BuildRecordError naming it."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise BuildRecordError(f"{path} cannot be read as JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise BuildRecordError(f"{path} holds no JSON object")
+    return data
+
+
+def _known(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of `values` that are fields of the dataclass `cls` (a later release may
+    record more)."""
+    names = {field.name for field in dataclasses.fields(cls)}
+    return {key: value for key, value in values.items() if key in names}
+
+
+def make_record(
     path: str,
     version: str,
     config: str | None,
@@ -205,7 +220,13 @@ def record(
     not recorded)."""
     counts = (build or {}).get("splits", {})
     splits = tuple(
-        SplitContents(name, sum(lengths), len(lengths), num_bytes, **counts.get(name, {}))
+        SplitContents(
+            name,
+            sum(lengths),
+            len(lengths),
+            num_bytes,
+            **_known(SplitContents, counts.get(name, {})),
+        )
         for name, (lengths, num_bytes) in shards.items()
     )
     if build is None:
@@ -218,7 +239,7 @@ def record(
         splits,
         recorded=True,
         max_examples_per_split=build.get("max_examples_per_split"),
-        sources=tuple(SourceFile(**f) for f in build.get("sources", [])),
+        sources=tuple(SourceFile(**_known(SourceFile, f)) for f in build.get("sources", [])),
     )
 
 
@@ -288,8 +309,7 @@ def lacking(record: BuildRecord) -> list[str]:
             "no occlusion, no activities, no test submissions"
         )
         remedy = (
-            "the official .mat holds no single match for these persons (the build's warnings "
-            "say why)"
+            "the official .mat holds no single match for these persons (the build logged why)"
             if with_official
             else official_where
         )
@@ -347,30 +367,53 @@ def differences(record: BuildRecord, request: Request) -> list[str]:
             f"file, not {'the first ' + format(asked, ',') if asked else 'all'} "
             "(--max_examples_per_split)"
         )
-    changed = [] if request.manual_dir is None else _changed_annotations(record, request.manual_dir)
+    changed = [] if request.manual_dir is None else _changed_inputs(record, request.manual_dir)
     if changed:
         found.append(
-            f"it was built from other annotation files than those in {request.manual_dir}: "
-            + ", ".join(changed)
+            f"its input files are not those in {request.manual_dir}: " + "; ".join(changed)
         )
     return found
 
 
-def _changed_annotations(record: BuildRecord, manual_dir: str) -> list[str]:
-    """How the annotation files in `manual_dir` differ from those the build used, per split."""
+def asked_manual_dir(given: epath.PathLike | None, data_dir_root: epath.PathLike) -> str | None:
+    """The manual directory a build is asked to read: the one given (`~` expanded), else TFDS's
+    default D/downloads/manual when it exists; None when there is none."""
+    if given is not None:
+        return os.fspath(epath.Path(given).expanduser())
+    default = epath.Path(data_dir_root) / "downloads" / "manual"
+    return os.fspath(default) if default.is_dir() else None
+
+
+def _changed_inputs(record: BuildRecord, manual_dir: str) -> list[str]:
+    """How the input files a build of `manual_dir` would read (annotations, head boxes, the
+    official .mat) differ from those the build read, by content; nothing when `manual_dir`
+    holds no annotations (a build of it would download them)."""
     if not has_annotations(manual_dir):
         return []
     try:
-        files = find_annotation_files(manual_dir)
+        files = _input_files(epath.Path(manual_dir))
     except ManualDirError:  # several candidates or a split missing: the build will say so
         return []
-    built = record.annotation_digests()
+    built = {s.role: s.sha256 for s in record.sources if s.sha256}
     changes = []
-    for split in sorted(set(files) | set(built)):
-        if split not in built:
-            changes.append(f"{split} is not in the build")
-        elif split not in files:
-            changes.append(f"{split} is only in the build")
-        elif built[split] != file_sha256(files[split]):
-            changes.append(f"{split} differs")
+    for role in sorted(set(files) | set(built)):
+        if role not in built:
+            changes.append(f"{role} in the manual directory, not in the build")
+        elif role not in files:
+            changes.append(f"{role} only in the build")
+        elif built[role] != file_sha256(files[role]):
+            changes.append(f"{role} differ")
     return changes
+
+
+def _input_files(manual_dir: epath.Path) -> dict[str, epath.Path]:
+    """The hashed inputs a build of `manual_dir` reads, by role (as `metadata` records them)."""
+    files = {annotations_role(s): path for s, path in find_annotation_files(manual_dir).items()}
+    for split in ANNOTATION_FILES:
+        box = find_head_box_file(manual_dir, split)
+        if box is not None and annotations_role(split) in files:
+            files[head_boxes_role(split)] = box
+    official = find_official_file([manual_dir])
+    if official is not None:
+        files[OFFICIAL_ROLE] = official
+    return files

@@ -319,17 +319,16 @@ def build(args: argparse.Namespace) -> int:
         builder.download_and_prepare(download_config=config)
     if not args.quiet:
         if builder.waited_for is not None:
-            print(_finished_by_another(builder, args, manual_dir))
+            print(_finished_by_another(builder, builder.waited_for, args, manual_dir))
         else:
-            print(summary(builder, command_seconds()))
+            print(summary(builder, command_seconds(args.started)))
     return 0
 
 
 def _request(builder: Builder, args: argparse.Namespace, manual_dir: str | None) -> Request:
     """What the command asks for; the manual directory by default is TFDS's."""
-    default_manual = builder.data_dir_root / "downloads" / "manual"
     return Request(
-        manual_dir or (str(default_manual) if default_manual.is_dir() else None),
+        build_record.asked_manual_dir(manual_dir, builder.data_dir_root),
         args.max_examples_per_split,
         args.file_format,
     )
@@ -345,10 +344,11 @@ def _already_built(builder: Builder, args: argparse.Namespace, manual_dir: str |
     )
 
 
-def _finished_by_another(builder: Builder, args: argparse.Namespace, manual_dir: str | None) -> str:
+def _finished_by_another(
+    builder: Builder, lock: leftovers.Lock, args: argparse.Namespace, manual_dir: str | None
+) -> str:
     """The build that another process finished while this command waited for its lock."""
-    lock = builder.waited_for
-    holder = "" if lock is None or lock.holder is None else f" (pid {lock.holder})"
+    holder = "" if lock.holder is None else f" (pid {lock.holder})"
     return _existing_build(
         builder,
         _request(builder, args, manual_dir),
@@ -369,8 +369,11 @@ def _existing_build(builder: Builder, request: Request, header: str, footer: str
     return "\n".join([*lines, *build_record.lacking(record), footer])
 
 
-def command_seconds() -> float:
-    """Seconds since this process started (Linux), else since the package was imported."""
+def command_seconds(started: float | None) -> float:
+    """Seconds since `started` (perf_counter), or for the `mpii-pose` command (None) since its
+    process started (Linux; elsewhere since the package was imported)."""
+    if started is not None:
+        return time.perf_counter() - started
     try:
         fields = pathlib.Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
         uptime = float(pathlib.Path("/proc/uptime").read_text().split()[0])
@@ -388,7 +391,8 @@ def info(args: argparse.Namespace) -> int:
         print("\n".join(build_record.describe(build_record.read_build(path))))
     for path in unfinished:
         print(
-            f"unfinished: {path} (a build under way, or one that was killed; the next build removes it)"
+            f"unfinished: {path} (a build under way, or one that was killed: the next build "
+            "removes it once none is running)"
         )
     if not builds:
         print(
@@ -523,7 +527,10 @@ def summary(builder: Builder, seconds: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `mpii-pose` command (argv None: the process's arguments); returns its exit status."""
+    started = None if argv is None else time.perf_counter()  # a call from Python times itself
     args = _parser().parse_args(argv)
+    args.started = started
     received = Received()
     try:
         with signals_interrupt() as received:

@@ -144,16 +144,16 @@ def fetch(
     parts: Sequence[str],
     dataset: str,
     mirror: str | None = None,
-) -> list[epath.Path]:
+) -> dict[str, epath.Path]:
     """Downloads and extracts the archives of the `parts` that `manual` lacks; returns their
-    extracted folders.
+    extracted folders by archive name.
 
     Says first what is missing and what is downloaded instead; fails at once, naming what to put
     where, when a host cannot be resolved or refuses the connection.
     """
     archives = [archive for archive in ARCHIVES if archive.part in parts]
     if not archives:
-        return []
+        return {}
     downloads_dir = epath.Path(dl_manager.download_dir)
     missing = _missing(manual, parts, downloads_dir)
     urls = [archive_url(archive, mirror) for archive in archives]
@@ -174,10 +174,10 @@ def fetch(
         f"{a.filename} ({a.what}) from {url}" for a, url in zip(archives, urls, strict=True)
     )
     _LOG.warning("%s: downloading %s", missing, fetching)
-    return [
-        _fetch_one(dl_manager, archive, url, downloads_dir, dataset)
+    return {
+        archive.filename: _fetch_one(dl_manager, archive, url, downloads_dir, dataset)
         for archive, url in zip(archives, urls, strict=True)
-    ]
+    }
 
 
 def _listed(names: Sequence[str]) -> str:

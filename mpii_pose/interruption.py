@@ -89,13 +89,15 @@ def cleaned_up_on_signals(what: str) -> Iterator[None]:
     try:
         with signals_interrupt(defaults) as received:
             yield
-    except KeyboardInterrupt:  # Terminated, or re-raised as a plain KeyboardInterrupt (Ray)
+    except BaseException:  # Terminated, or what a library made of it (Ray: KeyboardInterrupt)
         if received.signum is not None:
             name = signal.Signals(received.signum).name
             _LOG.warning("%s stopped by %s; nothing was left half-written", what, name)
             sys.stdout.flush()
             sys.stderr.flush()
-            signal.raise_signal(received.signum)  # the default again: the process ends here
+            for signum in defaults:  # as the caller had them, even if a repeat came in between
+                signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(received.signum)  # the default: the process ends here
         raise
 
 

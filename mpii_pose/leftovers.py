@@ -68,21 +68,33 @@ def _lock(dataset_dir: epath.Path) -> tuple[int, Lock] | None:
         except OSError:
             return None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not waited:
-                waited, holder = True, lock_holder(dataset_dir)
-                _LOG.warning(
-                    "waiting for another build of %s (%s) to finish",
-                    dataset_dir,
-                    "pid unknown" if holder is None else f"pid {holder}",
-                )
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if not _locked_at_once(fd):
+                holder = lock_holder(dataset_dir)
+                if not waited:
+                    _LOG.warning(
+                        "waiting for another build of %s (%s) to finish",
+                        dataset_dir,
+                        "pid unknown" if holder is None else f"pid {holder}",
+                    )
+                waited = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:  # e.g. a network file system without locks
             return fd, Lock(held=False)
+        except BaseException:  # Ctrl-C or SIGTERM while waiting
+            os.close(fd)
+            raise
         if _is_folder_at(fd, dataset_dir):
             return fd, Lock(held=True, waited=waited, holder=holder)
         os.close(fd)  # a failed build removed the folder while this one waited: lock the new one
+
+
+def _locked_at_once(fd: int) -> bool:
+    """Takes the lock if it is free; False when another holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def lock_holder(path: epath.Path, locks: str = "/proc/locks") -> int | None:

@@ -149,13 +149,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         dataset_dir = self.data_path.parent
         made = leftovers.absent([dataset_dir])  # the lock makes it
         lock = stack.enter_context(leftovers.build_lock(dataset_dir))
-        if lock.waited and not config.download_mode.overwrite_dataset and self.is_prepared():
+        # Another build may have finished it while this one waited, or before it locked.
+        if not config.download_mode.overwrite_dataset and self.is_prepared():
             self._take_finished_build(lock)
             return False
-        made = [
-            *leftovers.absent([extract_dir, downloads_dir / self.name, downloads_dir]),
-            *([] if lock.waited else made),
-        ]
+        made = [*leftovers.absent([extract_dir, downloads_dir / self.name, downloads_dir]), *made]
         stack.enter_context(leftovers.removed_if_empty_on_failure(made))  # in the lock
         if lock.held:
             leftovers.remove_stale(dataset_dir, downloads_dir)
@@ -190,7 +188,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         annotation files), so that nobody trains on a trial build unawares."""
         record = build_record.read_build(self.data_path)
         asked = build_record.Request(
-            None if config.manual_dir is None else str(config.manual_dir),
+            build_record.asked_manual_dir(config.manual_dir, self.data_dir_root),
             config.max_examples_per_split,
             record.file_format,
         )
@@ -258,9 +256,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _sources(
         self, dl_manager: tfds.download.DownloadManager
-    ) -> tuple[dict[str, sources.SplitSource], list[epath.Path]]:
+    ) -> tuple[dict[str, sources.SplitSource], dict[str, epath.Path]]:
         """Every split's source: the manual directory first, downloads for what it lacks (and
-        the folders those were extracted to)."""
+        the folders those were extracted to, by archive name)."""
         manual = _manual_dir(dl_manager)
         downloaded = downloads.fetch(
             dl_manager,
@@ -269,7 +267,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             self.name,
             mirror=downloads.mirror_from_env(),
         )
-        return sources.load_sources(manual, tuple(downloaded), self.strict_official), downloaded
+        split_sources = sources.load_sources(
+            manual, tuple(downloaded.values()), self.strict_official
+        )
+        return split_sources, downloaded
 
     def _generate_examples(
         self, source: sources.SplitSource
@@ -333,7 +334,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _record_inputs(
         self,
         manual: epath.Path | None,
-        downloaded: list[epath.Path],
+        downloaded: dict[str, epath.Path],
         cap: int | None,
         split_sources: dict[str, sources.SplitSource],
         plans: list[planning.SplitPlan],
@@ -344,7 +345,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             manual, downloaded, cap, split_sources, {plan.split: plan.persons for plan in plans}
         )
         self.info.metadata[build_record.METADATA_KEY] = metadata
-        planned = build_record.record(
+        planned = build_record.make_record(
             str(self.data_path),
             str(self.version),
             None,

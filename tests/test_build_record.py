@@ -3,19 +3,22 @@ existing build differs from a request, and `mpii-pose info`, which reads it with
 
 import dataclasses
 import hashlib
+import json
 import logging
+import os
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from mpii_pose import build_record
-from mpii_pose.build_record import Request, differences, lacking, read_build
+from mpii_pose.build_record import BuildRecordError, Request, differences, lacking, read_build
 from mpii_pose.cli import main
 from mpii_pose.manual_dir import OFFICIAL_DIR, OFFICIAL_FILE
-from tests.conftest import BIN, DATASET, build, checked, read_json, run
+from tests.conftest import BIN, DATASET, REPO, build, checked, digests, read_json, run
 
 
 def sha256(path) -> str:
@@ -73,11 +76,13 @@ def test_an_existing_build_is_compared_with_the_request(manual_dir, tmp_path):
     assert differences(record, dataclasses.replace(same, manual_dir=str(copy))) == []
     (copy / "train.json").write_text((copy / "train.json").read_text().replace("1", "2", 1))
     (copy / "test.json").unlink()
+    (copy / "annot").mkdir()
+    (copy / "gt_valid.mat").rename(copy / "annot" / "gt_valid.mat")  # found there too, the same
     assert differences(record, Request(str(copy), None, "array_record")) == [
         "it is in tfrecord, not array_record",
         "it holds the first 3 persons of each file, not all (--max_examples_per_split)",
-        f"it was built from other annotation files than those in {copy}: "
-        "test is only in the build, train differs",
+        f"its input files are not those in {copy}: test annotations only in the build; "
+        "train annotations differ",
     ]
     unrecorded = dataclasses.replace(record, recorded=False)
     assert differences(unrecorded, same) == [
@@ -90,6 +95,7 @@ def test_missing_enrichment_is_counted_and_says_which_file_to_add(manual_dir, tm
     shutil.rmtree(manual_dir / OFFICIAL_DIR)
     with caplog.at_level(logging.WARNING, logger=build_record.LOG.name):
         build(manual_dir, tmp_path)
+    logged = [r.getMessage() for r in caplog.records if r.name == build_record.LOG.name]
     record = read_build(tmp_path / DATASET)
     counts = {s.name: (s.examples, s.without_official, s.without_head_box) for s in record.splits}
     assert all(n == unknown == no_box for n, unknown, no_box in counts.values()), counts
@@ -104,7 +110,15 @@ def test_missing_enrichment_is_counted_and_says_which_file_to_add(manual_dir, tm
     assert "PCKh on validation is undefined" in text and "gt_valid.mat or mpii_gt_val.mat" in text
     assert "no occlusion, no activities, no test submissions" in text
     # What `tfds build` and `tfds.load` show: the same lines, in the log.
-    assert [r.getMessage() for r in caplog.records] == ["\n".join(lines).strip()]
+    assert logged == ["\n".join(lines).strip()]
+    # Following the advice, then asking again: the build says that it lacks the new files.
+    (manual_dir / "gt_valid.mat").write_bytes(b"added")
+    (manual_dir / OFFICIAL_FILE).write_bytes(b"added")
+    assert differences(record, Request(str(manual_dir), None, "tfrecord")) == [
+        f"its input files are not those in {manual_dir}: official annotations in the manual "
+        "directory, not in the build; validation head boxes in the manual directory, not in "
+        "the build"
+    ]
 
 
 def test_unmatched_persons_are_not_told_to_add_the_official_file(manual_dir, tmp_path):
@@ -180,3 +194,33 @@ def test_reading_or_reusing_a_trial_build_warns_that_it_is_capped(manual_dir, tm
     with caplog.at_level(logging.WARNING, logger=build_record.LOG.name):
         build(manual_dir, tmp_path, max_examples_per_split=3)  # as it was built: nothing to say
     assert said() == []
+
+
+def test_the_record_is_the_same_wherever_the_inputs_are(manual_dir, tmp_path):
+    """No path in metadata.json: a copy of the inputs elsewhere, named by a relative path, gives
+    the same bytes."""
+    reference = build(manual_dir, tmp_path / "a")
+    elsewhere = shutil.copytree(manual_dir, tmp_path / "deeper" / "copy")
+    os.chdir(tmp_path / "deeper")
+    try:
+        build(Path("copy"), tmp_path / "b")
+    finally:
+        os.chdir(REPO)
+    assert digests(tmp_path / "b") == digests(tmp_path / "a")
+    assert str(elsewhere) not in (reference.data_path / "metadata.json").read_text()
+
+
+def test_a_record_of_a_later_release_reads_and_a_broken_one_is_named(manual_dir, tmp_path):
+    build(manual_dir, tmp_path, max_examples_per_split=2)
+    metadata = tmp_path / DATASET / "metadata.json"
+    data = json.loads(metadata.read_text())
+    data["build"]["splits"]["train"]["later_count"] = 7
+    data["build"]["sources"][0]["later_field"] = "x"
+    metadata.write_text(json.dumps(data))
+    assert read_build(tmp_path / DATASET).max_examples_per_split == 2
+    metadata.write_text("{not json")
+    with pytest.raises(BuildRecordError, match=f"{metadata} cannot be read as JSON"):
+        read_build(tmp_path / DATASET)
+    result = run([BIN / "mpii-pose", "info", "--data_dir", tmp_path])
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"mpii-pose: error: {metadata} cannot be read as JSON" in result.stderr

@@ -24,6 +24,7 @@ from tensorflow_datasets.core.download import checksums
 
 import mpii_pose
 from mpii_pose import manual_dir
+from mpii_pose.build_record import read_build
 from mpii_pose.downloads import ARCHIVES, CHECKSUMS_ENV, MIRROR_ENV, mirrored_url_infos
 from mpii_pose.errors import DownloadError
 from mpii_pose.sample import OFFICIAL_PATH, write_sample
@@ -160,6 +161,14 @@ def test_tfds_load_downloads_everything_and_builds_what_a_manual_dir_builds(
     assert shards(tmp_path) == manual_build
     builder = tfds.builder("mpii_pose", data_dir=str(tmp_path))
     assert builder.info.download_size == sum(len(data) for data in server.files.values())
+    # The build records each input by the archive it came from, not by URL or folder.
+    record = read_build(tmp_path / DATASET)
+    origins = {s.role: s.origin for s in record.sources}
+    assert origins["images"] == f"download {IMAGES}"
+    assert origins["train annotations"] == f"download {ANNOTATIONS}"
+    assert set(origins.values()) <= {f"download {archive.filename}" for archive in ARCHIVES}
+    metadata = (tmp_path / DATASET / "metadata.json").read_text()
+    assert server.url.split("//")[1] not in metadata and str(tmp_path) not in metadata
 
 
 @pytest.mark.slow  # a `tfds build` subprocess; the in-process tests cover downloads
