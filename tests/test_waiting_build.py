@@ -2,12 +2,16 @@
 then what the other build finished; the summary's "in all" is the whole command's time."""
 
 import fcntl
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 
+from mpii_pose import build_record, leftovers
+from mpii_pose.leftovers import Lock
 from mpii_pose.manual_dir import SAMPLE_DIR
 from tests.conftest import BIN, DATASET, ENV, build
 
@@ -59,3 +63,40 @@ def test_in_all_counts_the_whole_command(tmp_path):
         float, re.search(r"writing (\S+) s: .*; (\S+) s in all", result.stdout).groups()
     )
     assert in_all >= 2.0 + writing
+
+
+def test_a_waiting_library_build_logs_what_the_other_build_finished(tmp_path, caplog):
+    """`tfds build` and `tfds.load` show the builder's log: the wait, then the other's counts."""
+    other = build(SAMPLE_DIR, tmp_path / "other", max_examples_per_split=3)
+    data_dir = tmp_path / "data"
+    (data_dir / "mpii_pose").mkdir(parents=True)
+    lock = os.open(data_dir / "mpii_pose", os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    waited: list = []
+    announced = threading.Event()
+
+    class Announced(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            announced.set()
+
+    handler = Announced()
+    logging.getLogger(leftovers.__name__).addHandler(handler)
+    try:
+        with caplog.at_level(logging.WARNING):
+            thread = threading.Thread(
+                target=lambda: waited.append(build(SAMPLE_DIR, data_dir).waited_for)
+            )
+            thread.start()
+            assert announced.wait(timeout=120), "the build never said that it waits"
+            shutil.copytree(other.data_path, data_dir / DATASET)
+    finally:
+        os.close(lock)  # lets the build go on, whatever happened
+        logging.getLogger(leftovers.__name__).removeHandler(handler)
+    thread.join(timeout=120)
+    assert waited == [Lock(held=True, waited=True, holder=os.getpid())]
+    (message,) = [r.getMessage() for r in caplog.records if r.name == build_record.LOG.name]
+    assert message.startswith(
+        f"the build waited for (pid {os.getpid()}) finished {data_dir / DATASET}; "
+        "nothing written by this one:\n"
+    )
+    assert f"  {'train':<11} {3:>7} examples    3 shards" in message
