@@ -94,12 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"build the small synthetic sample bundled with the package ({SAMPLE_DIR})",
     )
-    build.add_argument(
-        "--data_dir",
-        metavar="D",
-        help="where TFDS datasets live; the build goes to D/mpii_pose/VERSION. "
-        "Default: TFDS's ($TFDS_DATA_DIR or ~/tensorflow_datasets)",
-    )
+    _add_data_dir(build, "; the build goes to D/mpii_pose/VERSION")
     build.add_argument(
         "--engine",
         choices=(_AUTO, *choice.WRITERS),
@@ -172,12 +167,7 @@ def _add_info(commands: argparse._SubParsersAction) -> None:
         epilog="example:\n  mpii-pose info --data_dir /tmp/mpii_pose_sample",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    info.add_argument(
-        "--data_dir",
-        metavar="D",
-        help="where TFDS datasets live, as for build. "
-        "Default: TFDS's ($TFDS_DATA_DIR or ~/tensorflow_datasets)",
-    )
+    _add_data_dir(info, ", as for build")
 
 
 def _add_show(commands: argparse._SubParsersAction) -> None:
@@ -193,12 +183,7 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
         "  mpii-pose show --data_dir /tmp/mpii_pose_sample --split train --out /tmp/train.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    show.add_argument(
-        "--data_dir",
-        metavar="D",
-        help="where TFDS datasets live, as for build; mpii_pose must be built there. "
-        "Default: TFDS's ($TFDS_DATA_DIR or ~/tensorflow_datasets)",
-    )
+    _add_data_dir(show, ", as for build; mpii_pose must be built there")
     show.add_argument(
         "--split",
         choices=tuple(ANNOTATION_FILES),
@@ -234,6 +219,16 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
         "(default: %(default)s)",
     )
     show.add_argument("--out", required=True, metavar="PNG", help="the PNG file to write")
+
+
+def _add_data_dir(command: argparse.ArgumentParser, what: str) -> None:
+    """The --data_dir option of a subcommand; `what` follows "where TFDS datasets live"."""
+    command.add_argument(
+        "--data_dir",
+        metavar="D",
+        help=f"where TFDS datasets live{what}. "
+        "Default: TFDS's ($TFDS_DATA_DIR or ~/tensorflow_datasets)",
+    )
 
 
 def _positive_int(text: str) -> int:
