@@ -27,17 +27,13 @@ from mpii_pose.annotations import Person
 from mpii_pose.errors import ManualDirError, MpiiPoseError
 from mpii_pose.manual_dir import (
     ANNOTATION_DIRS,
-    ANNOTATION_FILES,
     HEAD_BOX_FILES,
     OFFICIAL_DIR,
     OFFICIAL_FILE,
     TEST_SPLIT,
-    find_annotation_files,
-    find_head_box_file,
-    find_official_file,
     has_annotations,
 )
-from mpii_pose.sources import SplitSource
+from mpii_pose.sources import SplitSource, find_annotation_inputs
 
 METADATA_KEY = "build"  # the builder's entry in TFDS's metadata.json
 IMAGES_ROLE, OFFICIAL_ROLE = "images", "official annotations"
@@ -408,12 +404,9 @@ def _changed_inputs(record: BuildRecord, manual_dir: str) -> list[str]:
 
 def _input_files(manual_dir: epath.Path) -> dict[str, epath.Path]:
     """The hashed inputs a build of `manual_dir` reads, by role (as `metadata` records them)."""
-    files = {annotations_role(s): path for s, path in find_annotation_files(manual_dir).items()}
-    for split in ANNOTATION_FILES:
-        box = find_head_box_file(manual_dir, split)
-        if box is not None and annotations_role(split) in files:
-            files[head_boxes_role(split)] = box
-    official = find_official_file([manual_dir])
-    if official is not None:
-        files[OFFICIAL_ROLE] = official
+    inputs = find_annotation_inputs([manual_dir])
+    files = {annotations_role(split): path for split, path in inputs.annotations.items()}
+    files |= {head_boxes_role(split): path for split, path in inputs.head_boxes.items()}
+    if inputs.official is not None:
+        files[OFFICIAL_ROLE] = inputs.official
     return files

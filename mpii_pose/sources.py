@@ -42,6 +42,28 @@ class SplitSource:
     official_file: epath.Path | None = None  # the official .mat, when one was read
 
 
+@dataclasses.dataclass(frozen=True)
+class AnnotationInputs:
+    """The annotation files a build reads: each split's JSON and head boxes, the official .mat."""
+
+    annotations: dict[str, epath.Path]  # by split
+    head_boxes: dict[str, epath.Path]  # by split, for the splits that have a head-box file
+    official: epath.Path | None
+
+
+def find_annotation_inputs(roots: list[epath.Path]) -> AnnotationInputs:
+    """The JSON and head boxes of the first of `roots` that has annotations, and the official
+    .mat of the first that has one; refuses a required split without a file, or two candidates."""
+    annotation_root = next((r for r in roots if has_annotations(r)), roots[0])
+    annotations = find_annotation_files(annotation_root)
+    boxes = {split: find_head_box_file(annotation_root, split) for split in annotations}
+    return AnnotationInputs(
+        annotations,
+        {split: box for split, box in boxes.items() if box is not None},
+        find_official_file(roots),
+    )
+
+
 def load_sources(
     manual_dir: epath.PathLike | None,
     downloaded: tuple[epath.PathLike, ...] = (),
@@ -59,11 +81,11 @@ def load_sources(
         raise ManualDirError("no manual directory and nothing downloaded to build from")
     images_root = next((r for r in roots if (r / IMAGES_DIR).is_dir()), roots[0])
     images_dir = find_images_dir(images_root)
-    annotation_root = next((r for r in roots if has_annotations(r)), roots[0])
-    official_file = find_official_file(roots)
+    inputs = find_annotation_inputs(roots)
+    official_file = inputs.official
     official = _read_official(official_file, strict_official) if official_file else None
     sources = {}
-    for split, path in find_annotation_files(annotation_root).items():
+    for split, path in inputs.annotations.items():
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as err:
@@ -71,7 +93,7 @@ def load_sources(
         persons = parse_annotations(text, str(path), joints_optional=split == TEST_SPLIT)
         if not persons:
             raise AnnotationError.at(str(path), None, "holds no person entries")
-        box_file = find_head_box_file(annotation_root, split)
+        box_file = inputs.head_boxes.get(split)
         if box_file is not None:
             truth = head_boxes.parse_ground_truth(box_file.read_bytes(), str(box_file))
             persons = head_boxes.attach_head_boxes(persons, truth, str(box_file), str(path))
