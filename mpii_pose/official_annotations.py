@@ -27,6 +27,7 @@ import numpy as np
 
 from mpii_pose.annotations import HeadBox, Point
 from mpii_pose.errors import AnnotationError
+from mpii_pose.mat_values import describe, empty, field
 from mpii_pose.skeleton import NUM_JOINTS
 
 # A person's head box in the file: four numbers, all or none.
@@ -199,23 +200,23 @@ class _Reader:
 
     def structs(self, value: Any, where: str, index: int | None) -> list[np.void]:
         """The elements of a struct array, in MATLAB order; no field or an empty array: none."""
-        if _empty(value):
+        if empty(value):
             return []
         if not isinstance(value, np.ndarray) or value.dtype.names is None:
-            raise self.fail(index, where, f"expected a struct, got {_show(value)}")
+            raise self.fail(index, where, f"expected a struct, got {describe(value)}")
         return list(value.ravel(order="F"))
 
     def one_struct(self, value: Any, where: str, index: int | None) -> np.void:
         elements = self.structs(value, where, index)
         if len(elements) != 1:
-            raise self.fail(index, where, f"expected one struct, got {_show(value)}")
+            raise self.fail(index, where, f"expected one struct, got {describe(value)}")
         return elements[0]
 
     def per_image(self, value: Any, name: str, count: int) -> list[np.ndarray]:
         """RELEASE.`name`: one entry per image (a number or a cell)."""
         where = f"RELEASE.{name}"
         if not isinstance(value, np.ndarray) or value.dtype.names is not None:
-            raise self.fail(None, where, f"expected one value per image, got {_show(value)}")
+            raise self.fail(None, where, f"expected one value per image, got {describe(value)}")
         if value.size != count:
             raise self.fail(
                 None, where, f"must hold one value per image ({count}), got {value.size}"
@@ -224,10 +225,10 @@ class _Reader:
 
     def number(self, value: Any, where: str, index: int) -> float | None:
         """A finite number, or None when absent or empty."""
-        if _empty(value):
+        if empty(value):
             return None
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf" or value.size != 1:
-            raise self.fail(index, where, f"expected a number, got {_show(value)}")
+            raise self.fail(index, where, f"expected a number, got {describe(value)}")
         number = float(value.ravel()[0])
         if not math.isfinite(number):
             raise self.fail(index, where, f"expected a finite number, got {number!r}")
@@ -241,18 +242,18 @@ class _Reader:
 
     def text(self, value: Any, where: str, index: int) -> str:
         """A string, '' when absent or empty."""
-        if _empty(value):
+        if empty(value):
             return ""
         if not isinstance(value, np.ndarray) or value.dtype.kind != "U" or value.size != 1:
-            raise self.fail(index, where, f"expected a string, got {_show(value)}")
+            raise self.fail(index, where, f"expected a string, got {describe(value)}")
         return str(value.ravel()[0])
 
     def image(
         self, image: np.void, index: int, train: np.ndarray, single: np.ndarray, act: np.void
     ) -> list[OfficialPerson]:
         where = f"annolist[{index}]"
-        name_struct = self.one_struct(_get(image, "image"), f"{where}.image", index)
-        name = self.text(_get(name_struct, "name"), f"{where}.image.name", index)
+        name_struct = self.one_struct(field(image, "image"), f"{where}.image", index)
+        name = self.text(field(name_struct, "name"), f"{where}.image.name", index)
         if not name.strip() or "/" in name or "\\" in name:
             raise self.fail(
                 index, f"{where}.image.name", f"expected the image's file name, got {name!r}"
@@ -260,18 +261,18 @@ class _Reader:
         is_train = self.integer(train, f"RELEASE.img_train[{index}]", index)
         if is_train not in (0, 1):
             raise self.fail(
-                index, f"RELEASE.img_train[{index}]", f"expected 0 or 1, got {_show(train)}"
+                index, f"RELEASE.img_train[{index}]", f"expected 0 or 1, got {describe(train)}"
             )
-        rects = self.structs(_get(image, "annorect"), f"{where}.annorect", index)
+        rects = self.structs(field(image, "annorect"), f"{where}.annorect", index)
         separated = self.single_person(single, index, len(rects))
         act_where = f"RELEASE.act[{index}]"
-        activity_id = self.integer(_get(act, "act_id"), f"{act_where}.act_id", index)
+        activity_id = self.integer(field(act, "act_id"), f"{act_where}.act_id", index)
         context = {
             "image": name,
             "image_index": index,
             "is_train": bool(is_train),
-            "activity": self.text(_get(act, "act_name"), f"{act_where}.act_name", index),
-            "category": self.text(_get(act, "cat_name"), f"{act_where}.cat_name", index),
+            "activity": self.text(field(act, "act_name"), f"{act_where}.act_name", index),
+            "category": self.text(field(act, "cat_name"), f"{act_where}.cat_name", index),
             "activity_id": -1 if activity_id is None else activity_id,
         }
         persons = []
@@ -289,17 +290,17 @@ class _Reader:
         if value.dtype.kind in "biuf":
             values = value.ravel().astype(np.float64)
         else:
-            raise self.fail(index, where, f"expected rect numbers, got {_show(value)}")
+            raise self.fail(index, where, f"expected rect numbers, got {describe(value)}")
         valid = np.isfinite(values) & (values == np.round(values)) & (values >= 1)
         if not valid.all() or (values > rects).any():
             expected = f"person numbers from 1 to {rects}" if rects else "none (no persons)"
-            raise self.fail(index, where, f"expected {expected}, got {_show(value)}")
+            raise self.fail(index, where, f"expected {expected}, got {describe(value)}")
         return {int(v) for v in values}
 
     def person(
         self, rect: np.void, where: str, index: int, r: int, single: bool, context: dict
     ) -> OfficialPerson:
-        corners = [self.number(_get(rect, k), f"{where}.{k}", index) for k in HEAD_BOX_FIELDS]
+        corners = [self.number(field(rect, k), f"{where}.{k}", index) for k in HEAD_BOX_FIELDS]
         present = [k for k, v in zip(HEAD_BOX_FIELDS, corners, strict=True) if v is not None]
         if present and len(present) != len(corners):
             raise self.fail(
@@ -307,16 +308,16 @@ class _Reader:
                 where,
                 f"a head box needs all of x1, y1, x2, y2 or none, got only {', '.join(present)}",
             )
-        scale = self.number(_get(rect, "scale"), f"{where}.scale", index)
+        scale = self.number(field(rect, "scale"), f"{where}.scale", index)
         if scale is not None and scale <= 0:
             raise self.fail(index, f"{where}.scale", f"expected a positive number, got {scale!r}")
-        joints, visible = self.points(_get(rect, "annopoints"), f"{where}.annopoints", index)
+        joints, visible = self.points(field(rect, "annopoints"), f"{where}.annopoints", index)
         return OfficialPerson(
             rect_index=r,
             joints=joints,
             is_visible=visible,
             head_box=cast(HeadBox, tuple(corners)) if present else None,
-            objpos=self.objpos(_get(rect, "objpos"), f"{where}.objpos", index),
+            objpos=self.objpos(field(rect, "objpos"), f"{where}.objpos", index),
             scale=scale,
             single_person=single,
             **context,
@@ -327,8 +328,10 @@ class _Reader:
         if not objpos:
             return None
         if len(objpos) != 1:
-            raise self.fail(index, where, f"expected one struct with x and y, got {_show(value)}")
-        x, y = (self.number(_get(objpos[0], k), f"{where}.{k}", index) for k in ("x", "y"))
+            raise self.fail(
+                index, where, f"expected one struct with x and y, got {describe(value)}"
+            )
+        x, y = (self.number(field(objpos[0], k), f"{where}.{k}", index) for k in ("x", "y"))
         if (x is None) != (y is None):
             raise self.fail(index, where, "expected both x and y or neither")
         return None if x is None or y is None else (x, y)
@@ -340,13 +343,15 @@ class _Reader:
         visible: list[bool | None] = [None] * NUM_JOINTS
         annopoints = self.structs(value, where, index)
         if len(annopoints) > 1:
-            raise self.fail(index, where, f"expected one struct with 'point', got {_show(value)}")
+            raise self.fail(
+                index, where, f"expected one struct with 'point', got {describe(value)}"
+            )
         if annopoints and "point" not in (annopoints[0].dtype.names or ()):
             raise self.fail(index, where, "expected a struct with a field 'point'")
         points = self.structs(annopoints[0]["point"], f"{where}.point", index) if annopoints else []
         for p, point in enumerate(points):
             at = f"{where}.point[{p}]"
-            joint = self.integer(_get(point, "id"), f"{at}.id", index)
+            joint = self.integer(field(point, "id"), f"{at}.id", index)
             if joint is None or not 0 <= joint < NUM_JOINTS:
                 got = "nothing" if joint is None else joint
                 raise self.fail(
@@ -354,16 +359,16 @@ class _Reader:
                 )
             if joints[joint] is not None:
                 raise self.fail(index, f"{at}.id", f"joint id {joint} appears twice")
-            x, y = (self.number(_get(point, k), f"{at}.{k}", index) for k in ("x", "y"))
+            x, y = (self.number(field(point, k), f"{at}.{k}", index) for k in ("x", "y"))
             if x is None or y is None:
                 raise self.fail(index, at, "expected numbers x and y")
             joints[joint] = (x, y)
-            visible[joint] = self.visibility(_get(point, "is_visible"), at, index)
+            visible[joint] = self.visibility(field(point, "is_visible"), at, index)
         return tuple(joints), tuple(visible)
 
     def visibility(self, value: Any, where: str, index: int) -> bool | None:
         """is_visible as stored: the number 0 or 1, the string '0' or '1', or empty (unknown)."""
-        if _empty(value):
+        if empty(value):
             return None
         if isinstance(value, np.ndarray) and value.size == 1:
             item = value.ravel()[0]
@@ -371,28 +376,4 @@ class _Reader:
                 return str(item).strip() == "1"
             if value.dtype.kind in "biuf" and item in (0, 1):
                 return bool(item)
-        raise self.fail(index, where, f"is_visible must be 0, 1 or empty, got {_show(value)}")
-
-
-def _empty(value: Any) -> bool:
-    """MATLAB's nothing: a field the struct lacks (None) or an empty array."""
-    return value is None or (isinstance(value, np.ndarray) and value.size == 0)
-
-
-def _get(struct: np.void, name: str) -> Any:
-    """Field `name` of one struct element; None when the struct has no such field."""
-    return struct[name] if name in (struct.dtype.names or ()) else None
-
-
-def _show(value: Any) -> str:
-    """A short description of a loaded MATLAB value, for error messages."""
-    if not isinstance(value, np.ndarray):
-        return "nothing" if value is None else repr(value)
-    if value.dtype.names is not None:
-        return f"a struct array of shape {value.shape}"
-    if value.size == 1 and value.dtype.kind in "biufU":
-        return repr(value.ravel()[0].item())
-    if value.dtype.kind == "O" and value.size == 1:
-        return _show(value.ravel()[0])
-    kind = {"U": "strings", "O": "a cell"}.get(value.dtype.kind, str(value.dtype))
-    return f"an array of {kind} of shape {value.shape}"
+        raise self.fail(index, where, f"is_visible must be 0, 1 or empty, got {describe(value)}")

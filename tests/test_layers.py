@@ -14,7 +14,8 @@ LAYER_OF: dict[str, str] = {
         ["errors", "skeleton", "interruption", "tf_startup", "leftovers", "log_filters"], "base"
     ),
     **dict.fromkeys(
-        ["annotations", "head_boxes", "official_annotations", "official_matching", "manual_dir"]
+        ["annotations", "head_boxes", "mat_values", "official_annotations", "official_matching"]
+        + ["manual_dir"]
         + ["downloads", "sources", "image_check", "build_record"],
         "sources",
     ),
