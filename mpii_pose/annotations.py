@@ -46,6 +46,11 @@ class Person:
     activity: str = ""  # the image's activity, e.g. 'bicycling, mountain'; '' when unknown
     category: str = ""  # its category, e.g. 'bicycling'; '' when unknown
     activity_id: int = -1  # MPII's activity id; -1 when unknown
+    # The matching record of the official .mat: 1-based indices into RELEASE.annolist and that
+    # image's annorect (-1 when it holds no clear match), and whether RELEASE.single_person lists it.
+    official_image_index: int = -1
+    official_rect_index: int = -1
+    single_person: bool = False
 
 
 def parse_annotations(text: str, source: str, joints_optional: bool = False) -> tuple[Person, ...]:

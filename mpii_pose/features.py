@@ -67,6 +67,21 @@ def feature_spec() -> tfds.features.FeaturesDict:
             "activity_id": tfds.features.Scalar(
                 dtype=np.int32, doc="MPII's activity id; -1 when unknown."
             ),
+            "official_image_index": tfds.features.Scalar(
+                dtype=np.int32,
+                doc="1-based index of the person's image in the official .mat's "
+                "RELEASE.annolist; -1 when the person has no clear match there.",
+            ),
+            "official_rect_index": tfds.features.Scalar(
+                dtype=np.int32,
+                doc="1-based index of the person in that image's annorect; -1 when the person "
+                "has no clear match.",
+            ),
+            "single_person": tfds.features.Scalar(
+                dtype=np.bool_,
+                doc="True when RELEASE.single_person lists the person (the persons MPII's "
+                "single-person benchmark scores); False otherwise or when unmatched.",
+            ),
             "annotation_index": tfds.features.Scalar(
                 dtype=np.int64, doc="Position of the person's entry in its JSON, from 0."
             ),

@@ -65,8 +65,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     before TFDS commits the build.
     """
 
-    VERSION = tfds.core.Version("2.0.1")
+    VERSION = tfds.core.Version("2.1.0")
     RELEASE_NOTES = {
+        "2.1.0": "New features: official_image_index and official_rect_index (1-based indices "
+        "of the person's record in the official .mat's RELEASE.annolist and its annorect, -1 "
+        "when unmatched) and single_person (RELEASE.single_person lists it), so that test "
+        "predictions can be written in MPII's submission layout; test persons are matched by "
+        "image, objpos and scale alone.",
         "2.0.1": "metadata.json records what the build was made from (the manual directory, "
         "each input file with its sha256, the per-split cap) and, per split, the persons of its "
         "annotation file and those written without a head box or official fields; examples "

@@ -28,7 +28,8 @@ def match_persons(
     `center` and `scale` (within CENTER_TOLERANCE pixels and SCALE_TOLERANCE relative) and its
     joints agree with the JSON's labelled ones (within JOINT_TOLERANCE pixels, at least one joint in
     common). Without such a record, a record of the image whose joints agree is taken instead
-    (its objpos or scale missing or different). A person that two records fit equally well, and
+    (its objpos or scale missing or different), but never for a person without labelled joints
+    (a test person): its place and size are all that identify it. A person that two records fit equally well, and
     every person of a record that fits several persons, gets None: the JSON stays the source of
     the example, and the official fields are unknown rather than guessed.
     """
@@ -43,10 +44,11 @@ def match_persons(
 
 
 def _match(person: Person, records: Sequence[OfficialPerson]) -> OfficialPerson | None:
-    """The one record that fits `person` best, or None when none or several fit."""
+    """The one record that fits `person` best, or None when none or several fit. A person
+    without labelled joints (a test person) is placed by its position and size alone."""
     agreeing = [record for record in records if _joints_agree(person, record)]
     placed = [record for record in agreeing if _same_place(person, record)]
-    for candidates in (placed, agreeing):
+    for candidates in (placed, agreeing) if any(person.labelled) else (placed,):
         if candidates:
             return candidates[0] if len(candidates) == 1 else None
     return None
@@ -55,8 +57,9 @@ def _match(person: Person, records: Sequence[OfficialPerson]) -> OfficialPerson 
 def attach_official(
     persons: Sequence[Person], official: Iterable[OfficialPerson]
 ) -> tuple[tuple[Person, ...], int]:
-    """The persons with their official fields (visibility, activity, a head box they lack), and
-    how many persons had no clear match (their official fields stay unknown)."""
+    """The persons with their official fields (visibility, activity, a head box they lack, the
+    record's place in the file and its single_person flag), and how many persons had no clear
+    match (their official fields stay unknown)."""
     matches = match_persons(persons, official)
     return (
         tuple(
@@ -78,6 +81,9 @@ def _with_official(person: Person, record: OfficialPerson) -> Person:
         activity=record.activity,
         category=record.category,
         activity_id=record.activity_id,
+        official_image_index=record.image_index + 1,
+        official_rect_index=record.rect_index + 1,
+        single_person=record.single_person,
     )
 
 

@@ -35,6 +35,9 @@ def to_example(person: Person, image: bytes) -> dict[str, Any]:
         "activity": person.activity,
         "category": person.category,
         "activity_id": person.activity_id,
+        "official_image_index": person.official_image_index,
+        "official_rect_index": person.official_rect_index,
+        "single_person": person.single_person,
         "annotation_index": person.annotation_index,
         "person_index": person.person_index,
     }

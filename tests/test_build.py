@@ -77,7 +77,15 @@ def test_every_example_matches_its_json_entry_and_image(built, split, annotation
             assert np.isnan(ex["head_box"]).all()
         if record is None:  # left out of the official .mat: unknown
             assert (ex["is_visible"] == -1).all() and ex["activity"] == b""
+            assert ex["official_image_index"] == ex["official_rect_index"] == -1
+            assert not ex["single_person"]
         else:
+            place = (record.image_index + 1, record.rect_index + 1, record.single_person)
+            assert (
+                ex["official_image_index"],
+                ex["official_rect_index"],
+                ex["single_person"],
+            ) == place
             visible = [
                 -1 if v is None or not labelled else int(v)
                 for v, labelled in zip(record.is_visible, entry["joints_vis"], strict=True)

@@ -53,6 +53,9 @@ def mpii_examples(seed: int, count: int):
             "activity": TEXTS[(i + 1) % len(TEXTS)],
             "category": TEXTS[(i + 2) % len(TEXTS)],
             "activity_id": INT32[i % len(INT32)],
+            "official_image_index": INT32[(i + 1) % len(INT32)],
+            "official_rect_index": INT32[(i + 2) % len(INT32)],
+            "single_person": i % 3 == 0,
             "annotation_index": INT64[i % len(INT64)],
             "person_index": INT32[(i + 3) % len(INT32)],
         }

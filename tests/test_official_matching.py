@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mpii_pose.annotations import parse_annotations
-from mpii_pose.official_matching import match_persons
+from mpii_pose.official_matching import attach_official, match_persons
 from tests.test_official_annotations import joints_of, parse, points, rect
 
 
@@ -113,3 +113,41 @@ def test_two_identical_records_are_ambiguous():
     official = parse([{"name": "a.jpg", "annorect": [rect(), rect()]}])
     persons = json_persons(json_entry("a.jpg", joints_of()))
     assert match_persons(persons, official) == [None]
+
+
+def test_a_test_person_is_placed_by_position_and_size_alone():
+    """Test persons have no joints: the record at their objpos and scale, and no other one, even
+    when it is the image's only record."""
+    test_rects = [rect(annopoints=None, x1=None, y1=None, x2=None, y2=None)]
+    test_rects.append({**test_rects[0], "objpos": {"x": 100.0, "y": 80.0}, "scale": 1.5})
+    official = parse([{"name": "t.jpg", "annorect": test_rects, "is_train": False}])
+    entries = [
+        {"image": "t.jpg", "center": [100.0, 80.0], "scale": 1.5},
+        {"image": "t.jpg", "center": [594.0, 257.0], "scale": 3.021046},
+        {"image": "t.jpg", "center": [300.0, 80.0], "scale": 1.5},  # nowhere in the file
+    ]
+    persons = parse_annotations(json.dumps(entries), "/m/test.json", joints_optional=True)
+    matches = match_persons(persons, official)
+    assert [m and m.rect_index for m in matches] == [1, 0, None]
+    alone = parse([{"name": "t.jpg", "annorect": test_rects[1:], "is_train": False}])
+    assert match_persons(persons[1:2], alone) == [None]  # its image's only record, elsewhere
+
+
+def test_a_match_gives_the_record_s_place_and_single_person_flag():
+    official = parse(
+        [
+            {"name": "b.jpg", "annorect": [rect(annopoints=points(joints_of(7.0)))]},
+            {"name": "a.jpg", "annorect": [rect(scale=2.0), rect()], "single_person": [2]},
+        ]
+    )
+    persons = json_persons(json_entry("a.jpg", joints_of()), json_entry("c.jpg", joints_of()))
+    attached, unmatched = attach_official(persons, official)
+    assert unmatched == 1
+    found, missing = attached
+    assert (found.official_image_index, found.official_rect_index, found.single_person) == (
+        2,
+        2,
+        True,
+    )
+    assert (missing.official_image_index, missing.official_rect_index) == (-1, -1)
+    assert not missing.single_person

@@ -229,28 +229,43 @@ def write_sample(
             top = -0.77553 if filename == "valid.json" and i == 0 else None
             people += _image(rng, f"{seed:03d}{number:06d}.jpg", entries, images_dir, kind, top)
         test = filename == "test.json"
+        first = len(figures)
         figures += [(e, joints, test) for e, (joints, _) in zip(entries, people, strict=True)]
         if filename == "valid.json":
             _write_ground_truth(Path(out) / "gt_valid.mat", people, entries)
-        if test:  # test persons: where and how large, no joints
-            entries = [{k: e[k] for k in ("image", "center", "scale")} for e in entries]
+        if test:  # as HRNet's test.json: the single persons, where and how large, no joints
+            entries = [
+                {k: e[k] for k in ("image", "center", "scale")}
+                for g, e in enumerate(entries, first)
+                if single_person(g)
+            ]
         (Path(out) / filename).write_text(json.dumps(entries, indent=1) + "\n")
     official = Path(out) / OFFICIAL_PATH
     official.parent.mkdir(exist_ok=True)
-    persons = _official_persons(figures, not_official_every)
+    persons = _official_persons(figures, not_official_every, seed)
     official.write_bytes(official_mat(official_images(persons)))
     return Path(out)
 
 
+def single_person(figure_number: int) -> bool:
+    """Whether RELEASE.single_person lists the sample's figure `figure_number` (counted over all
+    splits from 0): two in three, so that test images hold persons MPII does not score."""
+    return figure_number % 3 != 2
+
+
 def _official_persons(
-    figures: list[tuple[dict, list, bool]], left_out: int
+    figures: list[tuple[dict, list, bool]], left_out: int, seed: int
 ) -> list[OfficialPerson]:
     """The persons as the official .mat holds them: joints, occlusion flags (some occluded, some
-    left empty), head boxes and activities; with `left_out` N, every Nth person is not in it."""
-    names: dict[str, int] = {}
+    left empty), head boxes, activities and single_person flags, their images in an order of
+    their own (as in MPII, where train and test images alternate in RELEASE.annolist); with
+    `left_out` N, every Nth person is not in it."""
+    names = list(dict.fromkeys(entry["image"] for entry, _, _ in figures))
+    random.Random(f"annolist {seed}").shuffle(names)
+    place = {name: index for index, name in enumerate(names)}
     persons = []
     for g, (entry, joints, test) in enumerate(figures):
-        image = names.setdefault(entry["image"], len(names))
+        image = place[entry["image"]]
         if left_out and g % left_out == left_out - 1:
             continue
         labelled = entry["joints_vis"]
@@ -273,13 +288,13 @@ def _official_persons(
                 head_box=None if test else cast(HeadBox, tuple(head_box(joints))),
                 objpos=tuple(entry["center"]),
                 scale=entry["scale"],
-                single_person=False,
+                single_person=single_person(g),
                 activity=activity,
                 category=category,
                 activity_id=activity_id,
             )
         )
-    return persons
+    return sorted(persons, key=lambda person: person.image_index)  # stable: rects keep order
 
 
 def main(argv: list[str] | None = None) -> None:
