@@ -36,6 +36,8 @@ from mpii_pose.manual_dir import (
 )
 from mpii_pose.planning import SHARDS_PER_SPLIT
 from mpii_pose.sources import STRICT_OFFICIAL_ENV
+from mpii_pose.submit_command import EXAMPLES as SUBMIT_EXAMPLES
+from mpii_pose.submit_command import add_submit, submit
 from mpii_pose.tf_startup import import_tensorflow
 
 _AUTO = "auto"
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
 
     from mpii_pose.mpii_pose_dataset_builder import Builder
 
-_EPILOG = """\
+_EPILOG = f"""\
 examples:
   mpii-pose build --sample --data_dir /tmp/mpii_pose_sample
   mpii-pose build --manual_dir ~/mpii --data_dir ~/tensorflow_datasets --engine ray
@@ -55,6 +57,7 @@ examples:
       --beam_pipeline_options "direct_num_workers=2,direct_running_mode=multi_processing"
   mpii-pose show --data_dir /tmp/mpii_pose_sample --num 16 --out /tmp/mpii_pose.png
   mpii-pose info --data_dir /tmp/mpii_pose_sample
+{SUBMIT_EXAMPLES}
 
 then, in Python:
   import mpii_pose, tensorflow_datasets as tfds
@@ -66,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mpii-pose",
         description="Build the MPII Human Pose dataset as TFDS shards (one example per person), "
-        "say what a build holds, and draw examples of a build.",
+        "say what a build holds, draw examples of a build, and write test predictions as MPII's "
+        "benchmark file.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -151,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--quiet", action="store_true", help="no progress bars and no summary")
     _add_show(commands)
     _add_info(commands)
+    add_submit(commands, _add_data_dir)
     return parser
 
 
@@ -529,7 +534,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     received = Received()
     try:
         with signals_interrupt() as received:
-            return {"build": build, "show": show, "info": info}[args.command](args)
+            return {"build": build, "show": show, "info": info, "submit": submit}[args.command](
+                args
+            )
     except (MpiiPoseError, OSError) as err:  # bad input, or a full or unwritable disk
         print(f"mpii-pose: error: {err}", file=sys.stderr)
         return 1

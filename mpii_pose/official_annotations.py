@@ -179,6 +179,63 @@ def _parse_official(
     return tuple(persons)
 
 
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """RELEASE's per-image values as stored, for files written in its layout (a submission): each
+    image's annolist struct, whether it is a train image, and its single_person rect numbers."""
+
+    annolist: list[np.void]  # in MATLAB order: annolist[i] is RELEASE.annolist(i + 1)
+    is_train: list[bool]
+    single_person: list[set[int]]  # 1-based rect numbers, as RELEASE.single_person{i + 1}
+
+    def rects(self, index: int) -> int:
+        """How many persons (annorect elements) image `index` (from 0) has."""
+        return _rect_count(self.annolist[index])
+
+
+def read_release(data: bytes, source: str) -> Release:
+    """RELEASE of an official `.mat` (`source` names it), read strictly: the annolist structs as
+    stored, img_train and single_person checked; OfficialFormatError names what is not."""
+    from scipy.io import loadmat
+
+    reader = _Reader(source)
+    try:
+        mat = loadmat(io.BytesIO(data), squeeze_me=False, struct_as_record=True)
+    except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
+        raise reader.fail(None, "", f"not a MATLAB 5 .mat file ({err})") from None
+    if "RELEASE" not in mat:
+        raise reader.fail(None, "", "no struct 'RELEASE' (the official .mat holds one)")
+    release = reader.one_struct(mat["RELEASE"], "RELEASE", None)
+    missing = [n for n in ("annolist", "img_train", "single_person") if field(release, n) is None]
+    if missing:
+        raise reader.fail(
+            None, "", f"RELEASE has no field {', '.join(missing)}; MPII's official file has them"
+        )
+    annolist = reader.structs(release["annolist"], "RELEASE.annolist", None)
+    count = len(annolist)
+    train = reader.per_image(release["img_train"], "img_train", count)
+    single = reader.per_image(release["single_person"], "single_person", count)
+    is_train = []
+    for index, value in enumerate(train):
+        flag = reader.integer(value, f"RELEASE.img_train[{index}]", index)
+        if flag not in (0, 1):
+            raise reader.fail(index, f"RELEASE.img_train[{index}]", f"expected 0 or 1, got {flag}")
+        is_train.append(bool(flag))
+    return Release(
+        annolist,
+        is_train,
+        [
+            reader.single_person(value, index, _rect_count(annolist[index]))
+            for index, value in enumerate(single)
+        ],
+    )
+
+
+def _rect_count(image: np.void) -> int:
+    rects = field(image, "annorect")
+    return 0 if empty(rects) else int(np.asarray(rects).size)
+
+
 class _Reader:
     """Reads the record-form arrays of one file; every error names `source` and the position."""
 

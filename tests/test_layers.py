@@ -29,10 +29,11 @@ LAYER_OF: dict[str, str] = {
     "mpii_pose_dataset_builder": "builder",
     "": "builder",  # the package's __init__ registers the builder
     **dict.fromkeys(
-        ["pipeline", "pipeline_config", "transforms", "grain_loader", "evaluation", "drawing"],
+        ["pipeline", "pipeline_config", "transforms", "grain_loader", "evaluation", "drawing"]
+        + ["predictions", "submission"],
         "readers",
     ),
-    "cli": "cli",
+    **dict.fromkeys(["cli", "submit_command"], "cli"),
     "sample": "sample",
     "mpii_pose_dataset_builder_test": "tests",  # TFDS's test of the builder, on the sample
 }

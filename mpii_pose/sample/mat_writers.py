@@ -6,12 +6,12 @@ Equal input gives equal bytes: the header, which scipy fills with the time of wr
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from mpii_pose.mat_values import mat_bytes
 from mpii_pose.official_annotations import HEAD_BOX_FIELDS, OfficialPerson
 
 # MPII's joint names in gt_valid.mat's `dataset_joints`, in the order of mpii_pose.skeleton.
@@ -19,19 +19,6 @@ _MAT_JOINT_NAMES = (
     "rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thor",
     "neck", "head", "rwri", "relb", "rsho", "lsho", "lelb", "lwri",
 )  # fmt: skip
-
-# MAT 5 files start with 116 bytes of text that scipy fills with the time of writing.
-_HEADER = b"MATLAB 5.0 MAT-file, written by mpii_pose".ljust(116)
-
-
-def mat_bytes(arrays: dict[str, Any], compress: bool = False) -> bytes:
-    """`arrays` saved by scipy as a MAT 5 file whose header carries no time: equal input, equal bytes."""
-    from scipy.io import savemat
-
-    out = io.BytesIO()
-    savemat(out, arrays, do_compression=compress)
-    data = out.getvalue()
-    return _HEADER + data[len(_HEADER) :]
 
 
 def ground_truth_mat(head_boxes: np.ndarray, joints: np.ndarray, labelled: np.ndarray) -> bytes:

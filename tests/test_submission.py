@@ -1,0 +1,231 @@
+"""MPII's submission file from predictions of a built split: every test image in annolist order,
+each scored rect with its person's 16 points, every rect's fields kept; bad predictions refused
+with nothing written."""
+
+import io
+import shutil
+
+import numpy as np
+import pytest
+from scipy.io import loadmat
+
+from mpii_pose.cli import main
+from mpii_pose.errors import MpiiPoseError
+from mpii_pose.mat_values import mat_bytes
+from mpii_pose.official_annotations import parse_official
+from mpii_pose.predictions import PredictionsError
+from mpii_pose.sample import OFFICIAL_PATH, write_sample
+from mpii_pose.submission import SubmissionError, write_submission
+from tests.conftest import build, read_json
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The sample's manual directory, a build of it, and the official persons."""
+    root = tmp_path_factory.mktemp("submission")
+    manual = write_sample(
+        root / "manual", train_images=4, validation_images=5, test_images=6, seed=7
+    )
+    build(manual, root / "data", "local")
+    official = parse_official((manual / OFFICIAL_PATH).read_bytes(), OFFICIAL_PATH)
+    return manual, root / "data", official
+
+
+def predictions_for(manual, split="test", seed=0):
+    """Predictions of every person of the split's file near its objpos, in annotation_index order."""
+    entries = read_json(manual / ("test.json" if split == "test" else "valid.json"))
+    rng = np.random.default_rng(seed)
+    return np.array([[e["center"]] * 16 for e in entries]) + rng.normal(0, 9, (len(entries), 16, 2))
+
+
+def loaded(path):
+    return loadmat(path, squeeze_me=False, struct_as_record=True)
+
+
+def rect_points(rect) -> np.ndarray | None:
+    """The (16, 2) points of a loaded rect, by id; None when it has none."""
+    annopoints = rect["annopoints"]
+    if annopoints.size == 0:
+        return None
+    points = annopoints[0, 0]["point"].ravel(order="F")
+    out = np.full((16, 2), np.nan)
+    for point in points:
+        out[int(point["id"][0, 0])] = point["x"][0, 0], point["y"][0, 0]
+    return out
+
+
+def test_a_test_file_holds_every_test_image_in_annolist_order(built, tmp_path):
+    manual, data_dir, official = built
+    predictions = predictions_for(manual)
+    np.save(tmp_path / "test.npy", predictions)
+    out = tmp_path / "pred_keypoints_mpii.mat"
+    report = write_submission(data_dir, tmp_path / "test.npy", out, manual_dir=manual)
+    variables = loaded(out)
+    assert [k for k in variables if not k.startswith("__")] == ["pred"]
+    pred = variables["pred"].ravel(order="F")
+    test_images = list(dict.fromkeys((p.image_index, p.image) for p in official if not p.is_train))
+    assert [str(e["image"][0, 0]["name"][0]) for e in pred] == [name for _, name in test_images]
+    assert report.images == len(test_images) == len(pred)
+    entries = read_json(manual / "test.json")
+    by_place = {(e["image"], tuple(e["center"])): i for i, e in enumerate(entries)}
+    scored = 0
+    for entry, (image_index, _) in zip(pred, test_images, strict=True):
+        rects = entry["annorect"].ravel(order="F")
+        records = [p for p in official if p.image_index == image_index]
+        assert len(rects) == len(records)
+        for rect, record in zip(rects, records, strict=True):
+            objpos = rect["objpos"][0, 0]
+            assert (objpos["x"][0, 0], objpos["y"][0, 0]) == record.objpos  # kept as stored
+            assert rect["scale"][0, 0] == record.scale
+            points = rect_points(rect)
+            if record.single_person:
+                scored += 1
+                person = by_place[(record.image, record.objpos)]
+                np.testing.assert_array_equal(points, predictions[person])
+            else:
+                assert points is None
+    assert scored == report.scored == len(entries)  # the test file holds the single persons
+
+
+def test_the_three_prediction_forms_give_the_same_bytes(built, tmp_path):
+    manual, data_dir, _ = built
+    predictions = predictions_for(manual)
+    np.save(tmp_path / "p.npy", predictions)
+    (tmp_path / "pred.mat").write_bytes(mat_bytes({"preds": predictions}))
+    order = np.random.default_rng(1).permutation(len(predictions))  # as a shuffled dataset
+    np.savez(tmp_path / "p.npz", annotation_index=order, preds=predictions[order])
+    files = []
+    for name in ("p.npy", "pred.mat", "p.npz"):
+        out = tmp_path / f"{name}.submission.mat"
+        write_submission(data_dir, tmp_path / name, out, manual_dir=manual)
+        files.append(out.read_bytes())
+    assert files[0] == files[1] == files[2]
+    shuffled = predictions.copy()
+    shuffled[[0, 1]] = shuffled[[1, 0]]
+    np.save(tmp_path / "swapped.npy", shuffled)
+    write_submission(
+        data_dir, tmp_path / "swapped.npy", tmp_path / "swapped.mat", manual_dir=manual
+    )
+    assert (tmp_path / "swapped.mat").read_bytes() != files[0]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda p: p[:, :15], r"must have shape \(N, 16, 2\)"),
+        (lambda p: p.transpose(2, 1, 0), r"looks transposed"),
+        (lambda p: np.where(np.arange(16)[None, :, None] == 3, np.nan, p), r"NaN or infinite"),
+        (lambda p: p[:-1], r"rows of predictions, but the split has \d+ persons"),
+    ],
+    ids=["shape", "transposed", "nan", "rows"],
+)
+def test_bad_predictions_are_refused_and_nothing_is_written(built, tmp_path, change, message):
+    manual, data_dir, _ = built
+    np.save(tmp_path / "p.npy", change(predictions_for(manual)))
+    out = tmp_path / "pred_keypoints_mpii.mat"
+    with pytest.raises(PredictionsError, match=message):
+        write_submission(data_dir, tmp_path / "p.npy", out, manual_dir=manual)
+    assert list(tmp_path.iterdir()) == [tmp_path / "p.npy"]
+
+
+def test_a_scored_person_without_prediction_is_refused_by_name(built, tmp_path):
+    manual, data_dir, _ = built
+    predictions = predictions_for(manual)
+    np.savez(
+        tmp_path / "p.npz", annotation_index=np.arange(1, len(predictions)), preds=predictions[1:]
+    )
+    first = read_json(manual / "test.json")[0]["image"]
+    with pytest.raises(SubmissionError, match=rf"1 of the \d+ test persons MPII scores .* {first}"):
+        write_submission(data_dir, tmp_path / "p.npz", tmp_path / "out.mat", manual_dir=manual)
+    np.savez(tmp_path / "twice.npz", annotation_index=np.zeros(2, int), preds=predictions[:2])
+    with pytest.raises(PredictionsError, match="more than one row"):
+        write_submission(data_dir, tmp_path / "twice.npz", tmp_path / "out.mat", manual_dir=manual)
+    assert not (tmp_path / "out.mat").exists()
+
+
+def test_another_official_file_is_refused(built, tmp_path):
+    """The indices are positions in the build's official .mat: a file of other content is not it."""
+    manual, data_dir, _ = built
+    np.save(tmp_path / "p.npy", predictions_for(manual))
+    other = tmp_path / "other.mat"
+    other.write_bytes((manual / OFFICIAL_PATH).read_bytes() + b"\0")
+    with pytest.raises(SubmissionError, match=r"no file with that content was found"):
+        write_submission(data_dir, tmp_path / "p.npy", tmp_path / "o.mat", official_mat=other)
+    # Found in the build's manual directory by default, or named.
+    write_submission(
+        data_dir, tmp_path / "p.npy", tmp_path / "o.mat", official_mat=manual / OFFICIAL_PATH
+    )
+    assert (tmp_path / "o.mat").exists()
+
+
+def test_an_official_file_without_single_person_is_refused(tmp_path):
+    manual = write_sample(tmp_path / "manual", 2, 2, seed=2, test_images=2)
+    path = manual / OFFICIAL_PATH
+    release = loadmat(io.BytesIO(path.read_bytes()), squeeze_me=False)["RELEASE"]
+    names = [n for n in release.dtype.names if n != "single_person"]
+    stripped = np.empty((1, 1), dtype=[(n, object) for n in names])
+    stripped[0, 0] = tuple(release[0, 0][n] for n in names)
+    path.write_bytes(mat_bytes({"RELEASE": stripped}))
+    build(manual, tmp_path / "data", "local")  # the build goes on without official fields
+    np.save(tmp_path / "p.npy", predictions_for(manual))
+    with pytest.raises(MpiiPoseError, match="RELEASE has no field single_person"):
+        write_submission(
+            tmp_path / "data", tmp_path / "p.npy", tmp_path / "o.mat", manual_dir=manual
+        )
+
+
+def test_shuffled_or_0_based_predictions_are_warned_about(built, tmp_path):
+    manual, data_dir, _ = built
+    predictions = predictions_for(manual)
+    by_x = np.argsort(predictions[:, 7, 0])  # each person given the prediction of its mirror in x
+    mirrored = predictions.copy()
+    mirrored[by_x] = predictions[by_x[::-1]]
+    np.save(tmp_path / "reversed.npy", mirrored)
+    report = write_submission(
+        data_dir, tmp_path / "reversed.npy", tmp_path / "r.mat", manual_dir=manual
+    )
+    assert any("annotation_index order" in w for w in report.warnings)
+    joints = np.array([e["joints"] for e in read_json(manual / "valid.json")])
+    np.save(tmp_path / "zero.npy", joints - 1)
+    report = write_submission(
+        data_dir, tmp_path / "zero.npy", tmp_path / "z.mat", manual_dir=manual, split="validation"
+    )
+    assert [w for w in report.warnings if "0-based" in w]
+    np.save(tmp_path / "one.npy", joints)
+    report = write_submission(
+        data_dir, tmp_path / "one.npy", tmp_path / "o.mat", manual_dir=manual, split="validation"
+    )
+    assert report.warnings == ()
+
+
+def test_a_validation_file_lists_the_images_and_rects_of_its_persons(built, tmp_path):
+    manual, data_dir, official = built
+    joints = np.array([e["joints"] for e in read_json(manual / "valid.json")], dtype=float)
+    out = tmp_path / "val.mat"
+    write_submission(data_dir, joints, out, manual_dir=manual, split="validation")
+    variables = loaded(out)
+    images = variables["annolist_index"].ravel().astype(int)
+    rects = [r.ravel().astype(int).tolist() for r in variables["scored_rects"].ravel()]
+    valid_images = {e["image"] for e in read_json(manual / "valid.json")}
+    expected = sorted(
+        (p.image_index + 1, p.rect_index + 1) for p in official if p.image in valid_images
+    )
+    assert [(i, r) for i, rs in zip(images, rects, strict=True) for r in rs] == expected
+    assert list(images) == sorted(images)  # annolist order
+
+
+def test_the_cli_writes_the_file_and_says_what_next(built, tmp_path, capsys):
+    manual, data_dir, _ = built
+    np.save(tmp_path / "p.npy", predictions_for(manual))
+    out = tmp_path / "sub" / "pred_keypoints_mpii.mat"
+    args = ["submit", "--data_dir", str(data_dir), "--predictions", str(tmp_path / "p.npy")]
+    assert main([*args, "--out", str(out), "--manual_dir", str(manual)]) == 0
+    said = capsys.readouterr().out
+    assert f"Wrote {out}: 'pred' with 6 test images" in said
+    assert "72 hours apart" in said and out.exists()
+    empty_manual = tmp_path / "empty"
+    empty_manual.mkdir()
+    out.unlink()
+    assert main([*args, "--out", str(out), "--manual_dir", str(empty_manual)]) == 1
+    assert "--official_mat" in capsys.readouterr().err and not out.exists()
+    shutil.rmtree(empty_manual)
