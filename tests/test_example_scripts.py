@@ -8,12 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import BIN, REPO, checked
+from tests.conftest import BIN, REPO, checked, read_json
 
 sys.path.insert(0, str(REPO / "examples"))
 import hourglass  # noqa: E402
 import train_hourglass  # noqa: E402
 
+from mpii_pose.manual_dir import SAMPLE_DIR  # noqa: E402
 from mpii_pose.pipeline import PipelineConfig  # noqa: E402
 
 
@@ -52,6 +53,16 @@ def test_hourglass_example_trains_and_reports_pckh(sample_build, tmp_path):
     assert 0.0 <= report["pckh"]["Mean"] <= 100.0
     assert f"PCKh@0.5 mean {report['pckh']['Mean']:.2f} %" in result.stdout
     assert (out / "hourglass.keras").stat().st_size > 0
+    for split in ("test", "validation"):
+        submission = tmp_path / f"{split}.mat"
+        result = checked([sys.executable, REPO / "examples" / "submit_hourglass.py",
+                          "--data_dir", data_dir, "--model", out / "hourglass.keras",
+                          "--split", split, "--out", submission, "--manual_dir", SAMPLE_DIR])  # fmt: skip
+        assert f"Wrote {submission}: 'pred' with " in result.stdout
+        saved = np.load(submission.with_suffix(".predictions.npz"))
+        persons = len(read_json(SAMPLE_DIR / ("test.json" if split == "test" else "valid.json")))
+        assert sorted(saved["annotation_index"]) == list(range(persons))
+        assert saved["preds"].shape == (persons, 16, 2) and np.isfinite(saved["preds"]).all()
 
 
 @pytest.fixture(scope="module")
