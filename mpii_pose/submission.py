@@ -30,7 +30,7 @@ from etils import epath
 
 from mpii_pose import build_record, official_annotations
 from mpii_pose.errors import MpiiPoseError
-from mpii_pose.manual_dir import OFFICIAL_FILE, TEST_SPLIT, find_official_file
+from mpii_pose.manual_dir import OFFICIAL_FILE, SAMPLE_DIR, TEST_SPLIT, find_official_file
 from mpii_pose.mat_values import empty, field, mat_bytes
 from mpii_pose.predictions import Predictions, checked, read_predictions
 from mpii_pose.skeleton import JOINT_NAMES, NUM_JOINTS
@@ -138,7 +138,8 @@ def write_submission(
     `predictions` is a file (see `mpii_pose.predictions`) or an array N × 16 × 2 in the `joints`
     convention, row i the person with annotation_index i, or rows of the persons
     `annotation_index` lists. The official .mat is `official_mat`, else the build's own input,
-    found in `manual_dir` (default `data_dir/downloads/manual`) or in the build's downloads.
+    found in `manual_dir` (default `data_dir/downloads/manual`), in the build's downloads or
+    in the bundled sample.
     Refuses (SubmissionError, nothing written) what MPII would misread or score as wrong.
     """
     if split not in (TEST_SPLIT, VALIDATION_SPLIT):
@@ -256,6 +257,7 @@ def _official_file(
         manual = epath.Path(manual_dir) if manual_dir else data_dir / "downloads" / "manual"
         extracted = data_dir / "downloads" / "extracted"
         roots = [manual] + (sorted(extracted.iterdir()) if extracted.is_dir() else [])
+        roots.append(epath.Path(SAMPLE_DIR))  # a build of the bundled sample
         candidates = [p for root in roots if (p := find_official_file([root])) is not None]
     for candidate in candidates:
         if not candidate.is_file():
