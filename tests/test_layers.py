@@ -29,7 +29,8 @@ LAYER_OF: dict[str, str] = {
     "mpii_pose_dataset_builder": "builder",
     "": "builder",  # the package's __init__ registers the builder
     **dict.fromkeys(
-        ["pipeline", "pipeline_config", "transforms", "grain_loader", "evaluation", "drawing"],
+        ["pipeline", "pipeline_config", "transforms", "grain_loader", "evaluation", "drawing"]
+        + ["submission_score"],
         "readers",
     ),
     "cli": "cli",
