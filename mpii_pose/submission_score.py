@@ -477,13 +477,16 @@ class _GroundTruth:
             truth = r < len(truths) and truths[r].has_objpos
             guess = r < len(guesses) and guesses[r].has_objpos
             if truth != guess:
-                has = "has no" if truth else "has an"
-                missing = " (missing)" if r >= len(guesses) else ""
+                theirs = f"annolist({index + 1}).annorect({r + 1}) of the ground truth"
+                if r >= len(guesses):
+                    found = f"{where} lacks annorect({r + 1}), which {theirs} has with an objpos"
+                else:
+                    has = "has no" if truth else "has an"
+                    found = f"{where}.annorect({r + 1}) {has} objpos, unlike {theirs}"
                 raise SubmissionError(
-                    f"{path}: {where}.annorect({r + 1}){missing} {has} objpos, unlike "
-                    f"annolist({index + 1}).annorect({r + 1}) of the ground truth: MPII's "
-                    "evaluation would then score every later person against another person's "
-                    "ground truth. Keep every annorect of the annolist, objpos included, as it is."
+                    f"{path}: {found}: MPII's evaluation would then score every later person "
+                    "against another person's ground truth. Keep every annorect of the "
+                    "annolist, objpos included, as it is."
                 )
 
 

@@ -231,23 +231,30 @@ def test_a_scored_rect_without_annopoints_is_all_wrong(tmp_path):
     assert all(value == 50.0 for value in result.pckh(0.5).values())
 
 
-@pytest.mark.parametrize("drop", [True, False])
-def test_a_rect_whose_objpos_differs_from_the_ground_truth_is_refused(tmp_path, drop):
+@pytest.mark.parametrize("change", ["drop", "add", "remove"])
+def test_a_rect_whose_objpos_differs_from_the_ground_truth_is_refused(tmp_path, change):
+    """MPII flattens pred by its own objpos but scores by the ground truth's."""
     people, images = two_people()
     images.insert(2, image("pair.jpg", [rect(people[0]), rect(people[1], objpos=False)], [1]))
     pred_images = predicted(images, [people[0], people[0], people[1]])
     pair = pred_images[1]["annorect"]
-    if drop:
+    if change == "drop":
         pair[0]["objpos"] = None
-    else:
+    elif change == "add":
         pair[1]["objpos"] = {"x": 1.0, "y": 1.0}
+    else:
+        pred_images[1]["annorect"] = []
     with pytest.raises(SubmissionError) as caught:
         scored(tmp_path, images, pred_images)
-    rect_number = 1 if drop else 2
+    expected = {
+        "drop": "pred(2).annorect(1) has no objpos, unlike annolist(3).annorect(1)",
+        "add": "pred(2).annorect(2) has an objpos, unlike annolist(3).annorect(2)",
+        "remove": "pred(2) lacks annorect(1), which annolist(3).annorect(1) of the ground "
+        "truth has with an objpos",
+    }[change]
     message = str(caught.value)
-    assert f"pred(2).annorect({rect_number}) has {'no' if drop else 'an'} objpos" in message
-    assert f"annolist(3).annorect({rect_number}) of the ground truth" in message
-    assert "pred.mat" in message
+    assert message.startswith(f"{tmp_path / 'pred.mat'}: {expected}")
+    assert "score every later person against another person's ground truth" in message
 
 
 def test_a_pred_of_the_wrong_length_is_refused(tmp_path):
