@@ -225,15 +225,16 @@ def _check_head_boxes(head_boxes: np.ndarray) -> None:
 
 
 def _percent(correct: tuple[int, ...], labelled: tuple[int, ...]) -> np.ndarray:
-    """100 x correct / labelled per joint, NaN where nothing is labelled."""
+    """100 x (correct / labelled) per joint, NaN where nothing is labelled: a fraction in percent,
+    as MPII's `100*mean(...)` computes it, so both give the same float for the same counts."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return 100.0 * np.asarray(correct, dtype=np.float64) / np.asarray(labelled)
+        return 100.0 * (np.asarray(correct, dtype=np.float64) / np.asarray(labelled))
 
 
 def _weighted_mean(correct: tuple[int, ...], labelled: tuple[int, ...]) -> float:
     """HRNet's sum(PCKh x jnt_ratio) over the mean's joints, which is their pooled percentage."""
     total = int(np.asarray(labelled)[_IN_MEAN].sum())
-    return 100.0 * int(np.asarray(correct)[_IN_MEAN].sum()) / total if total else math.nan
+    return 100.0 * (int(np.asarray(correct)[_IN_MEAN].sum()) / total) if total else math.nan
 
 
 def _sum(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:

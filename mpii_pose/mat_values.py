@@ -46,3 +46,12 @@ def mat_bytes(arrays: dict[str, Any], compress: bool = False) -> bytes:
     savemat(out, arrays, do_compression=compress)
     data = out.getvalue()
     return _HEADER + data[len(_HEADER) :]
+
+
+def image_name(entry: np.void) -> str | None:
+    """annolist(i).image.name, None when the entry does not say."""
+    image = field(entry, "image")
+    if empty(image) or image.dtype.names is None:
+        return None
+    name = field(image.ravel()[0], "name")
+    return None if empty(name) or name.dtype.kind != "U" else str(name.ravel()[0])

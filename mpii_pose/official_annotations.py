@@ -146,23 +146,7 @@ def _parse_official(
         mat = loadmat(io.BytesIO(data), squeeze_me=False, struct_as_record=True)
     except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
         raise reader.fail(None, "", f"not a MATLAB 5 .mat file ({err})") from None
-    if "RELEASE" not in mat:
-        raise reader.fail(
-            None,
-            "",
-            "no struct 'RELEASE' (the official mpii_human_pose_v1_u12_1.mat holds one); "
-            f"found {', '.join(k for k in mat if not k.startswith('__')) or 'nothing'}",
-        )
-    release = reader.one_struct(mat["RELEASE"], "RELEASE", None)
-    names = ("annolist", "img_train", "single_person", "act")
-    missing = [name for name in names if name not in (release.dtype.names or ())]
-    if missing:
-        raise reader.fail(
-            None,
-            "",
-            f"RELEASE has no field {', '.join(missing)}; the official layout has "
-            f"{', '.join(names)}",
-        )
+    release = reader.release(mat, ("annolist", "img_train", "single_person", "act"))
     annolist = reader.structs(release["annolist"], "RELEASE.annolist", None)
     count = len(annolist)
     train = reader.per_image(release["img_train"], "img_train", count)
@@ -180,60 +164,35 @@ def _parse_official(
 
 
 @dataclasses.dataclass(frozen=True)
-class Release:
-    """RELEASE's per-image values as stored, for files written in its layout (a submission): each
-    image's annolist struct, whether it is a train image, and its single_person rect numbers."""
+class ReleaseImages:
+    """RELEASE.annolist's entries as loaded, with each image's `img_train` and `single_person`."""
 
-    annolist: list[np.void]  # in MATLAB order: annolist[i] is RELEASE.annolist(i + 1)
-    is_train: list[bool]
-    single_person: list[set[int]]  # 1-based rect numbers, as RELEASE.single_person{i + 1}
-
-    def rects(self, index: int) -> int:
-        """How many persons (annorect elements) image `index` (from 0) has."""
-        return _rect_count(self.annolist[index])
+    annolist: tuple[np.void, ...]
+    is_train: tuple[bool, ...]  # RELEASE.img_train == 1
+    single_person: tuple[frozenset[int], ...]  # 1-based rect numbers, as MATLAB indexes annorect
 
 
-def read_release(data: bytes, source: str) -> Release:
-    """RELEASE of an official `.mat` (`source` names it), read strictly: the annolist structs as
-    stored, img_train and single_person checked; OfficialFormatError names what is not."""
-    from scipy.io import loadmat
-
+def release_images(mat: dict[str, Any], source: str) -> ReleaseImages:
+    """The images of an official file loaded as `parse_official` loads it (scipy's loadmat in
+    record form), read strictly: for readers that need the annolist entries themselves."""
     reader = _Reader(source)
-    try:
-        mat = loadmat(io.BytesIO(data), squeeze_me=False, struct_as_record=True)
-    except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
-        raise reader.fail(None, "", f"not a MATLAB 5 .mat file ({err})") from None
-    if "RELEASE" not in mat:
-        raise reader.fail(None, "", "no struct 'RELEASE' (the official .mat holds one)")
-    release = reader.one_struct(mat["RELEASE"], "RELEASE", None)
-    missing = [n for n in ("annolist", "img_train", "single_person") if field(release, n) is None]
-    if missing:
-        raise reader.fail(
-            None, "", f"RELEASE has no field {', '.join(missing)}; MPII's official file has them"
-        )
+    release = reader.release(mat, ("annolist", "img_train", "single_person"))
     annolist = reader.structs(release["annolist"], "RELEASE.annolist", None)
     count = len(annolist)
     train = reader.per_image(release["img_train"], "img_train", count)
     single = reader.per_image(release["single_person"], "single_person", count)
-    is_train = []
-    for index, value in enumerate(train):
-        flag = reader.integer(value, f"RELEASE.img_train[{index}]", index)
-        if flag not in (0, 1):
-            raise reader.fail(index, f"RELEASE.img_train[{index}]", f"expected 0 or 1, got {flag}")
-        is_train.append(bool(flag))
-    return Release(
-        annolist,
-        is_train,
-        [
-            reader.single_person(value, index, _rect_count(annolist[index]))
+    rects = [
+        len(reader.structs(field(image, "annorect"), f"annolist[{index}].annorect", index))
+        for index, image in enumerate(annolist)
+    ]
+    return ReleaseImages(
+        tuple(annolist),
+        tuple(reader.train_flag(value, index) for index, value in enumerate(train)),
+        tuple(
+            frozenset(reader.single_person(value, index, rects[index]))
             for index, value in enumerate(single)
-        ],
+        ),
     )
-
-
-def _rect_count(image: np.void) -> int:
-    rects = field(image, "annorect")
-    return 0 if empty(rects) else int(np.asarray(rects).size)
 
 
 class _Reader:
@@ -241,6 +200,26 @@ class _Reader:
 
     def __init__(self, source: str, problems: Problems | None = None):
         self.source, self.problems = source, problems
+
+    def release(self, mat: dict[str, Any], names: tuple[str, ...]) -> np.void:
+        """The file's struct RELEASE, which must have the fields `names`."""
+        if "RELEASE" not in mat:
+            raise self.fail(
+                None,
+                "",
+                "no struct 'RELEASE' (the official mpii_human_pose_v1_u12_1.mat holds one); "
+                f"found {', '.join(k for k in mat if not k.startswith('__')) or 'nothing'}",
+            )
+        release = self.one_struct(mat["RELEASE"], "RELEASE", None)
+        missing = [name for name in names if name not in (release.dtype.names or ())]
+        if missing:
+            raise self.fail(
+                None,
+                "",
+                f"RELEASE has no field {', '.join(missing)}; the official layout has "
+                f"{', '.join(names)}",
+            )
+        return release
 
     def fail(self, index: int | None, where: str, problem: str) -> OfficialFormatError:
         return OfficialFormatError(self.source, index, where, problem)
@@ -315,11 +294,7 @@ class _Reader:
             raise self.fail(
                 index, f"{where}.image.name", f"expected the image's file name, got {name!r}"
             )
-        is_train = self.integer(train, f"RELEASE.img_train[{index}]", index)
-        if is_train not in (0, 1):
-            raise self.fail(
-                index, f"RELEASE.img_train[{index}]", f"expected 0 or 1, got {describe(train)}"
-            )
+        is_train = self.train_flag(train, index)
         rects = self.structs(field(image, "annorect"), f"{where}.annorect", index)
         separated = self.single_person(single, index, len(rects))
         act_where = f"RELEASE.act[{index}]"
@@ -327,7 +302,7 @@ class _Reader:
         context = {
             "image": name,
             "image_index": index,
-            "is_train": bool(is_train),
+            "is_train": is_train,
             "activity": self.text(field(act, "act_name"), f"{act_where}.act_name", index),
             "category": self.text(field(act, "cat_name"), f"{act_where}.cat_name", index),
             "activity_id": -1 if activity_id is None else activity_id,
@@ -338,6 +313,15 @@ class _Reader:
                 at = f"{where}.annorect[{r}]"
                 persons.append(self.person(rect, at, index, r, r + 1 in separated, context))
         return persons
+
+    def train_flag(self, value: np.ndarray, index: int) -> bool:
+        """RELEASE.img_train{index}: 1 (train) or 0 (test)."""
+        is_train = self.integer(value, f"RELEASE.img_train[{index}]", index)
+        if is_train not in (0, 1):
+            raise self.fail(
+                index, f"RELEASE.img_train[{index}]", f"expected 0 or 1, got {describe(value)}"
+            )
+        return bool(is_train)
 
     def single_person(self, value: np.ndarray, index: int, rects: int) -> set[int]:
         """The 1-based rect indices of RELEASE.single_person{index}."""

@@ -19,6 +19,7 @@ is sent.
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import os
 import uuid
@@ -31,7 +32,7 @@ from etils import epath
 from mpii_pose import build_record, official_annotations
 from mpii_pose.errors import MpiiPoseError
 from mpii_pose.manual_dir import OFFICIAL_FILE, SAMPLE_DIR, TEST_SPLIT, find_official_file
-from mpii_pose.mat_values import empty, field, mat_bytes
+from mpii_pose.mat_values import empty, field, image_name, mat_bytes
 from mpii_pose.predictions import Predictions, checked, read_predictions
 from mpii_pose.skeleton import JOINT_NAMES, NUM_JOINTS
 
@@ -154,7 +155,7 @@ def write_submission(
     persons, record = read_split_persons(root, split)
     by_person = given.by_person(len(persons))
     official = _official_file(root, record, manual_dir, official_mat)
-    release = official_annotations.read_release(official.read_bytes(), str(official))
+    release = official_annotations.release_images(_loaded(official), str(official))
     pred, report = _submission(release, persons, by_person, given.source, str(official))
     out = epath.Path(out)
     arrays: dict[str, Any] = {"pred": pred}
@@ -273,7 +274,7 @@ def _official_file(
 
 
 def _submission(
-    release: official_annotations.Release,
+    release: official_annotations.ReleaseImages,
     persons: SplitPersons,
     by_person: Mapping[int, np.ndarray],
     predictions_source: str,
@@ -287,7 +288,7 @@ def _submission(
         if image < 0 or rect < 0:
             unmatched += 1
             continue
-        if image >= len(release.annolist) or rect >= release.rects(image):
+        if image >= len(release.annolist) or rect >= _rect_count(release.annolist[image]):
             raise SubmissionError(
                 f"{official_source} has no annolist({image + 1}).annorect({rect + 1}), where the "
                 f"build places {persons.split} person {index}: it is not the file the build "
@@ -310,7 +311,7 @@ def _submission(
         scored = set(placed)
     missing = sorted(scored - set(placed))
     if missing:
-        names = [_image_name(release.annolist[i]) for i, _ in missing[:_SHOWN]]
+        names = [image_name(release.annolist[i]) or f"image {i + 1}" for i, _ in missing[:_SHOWN]]
         raise SubmissionError(
             f"{len(missing)} of the {len(scored)} {persons.split} persons MPII scores have no "
             f"prediction in {predictions_source}, e.g. in {', '.join(names)}: MPII counts each "
@@ -330,16 +331,23 @@ def _submission(
     return pred, report
 
 
-def _image_name(image: np.void) -> str:
-    name = field(image, "image")
+def _loaded(path: epath.Path) -> dict[str, Any]:
+    """The official .mat as `official_annotations` reads it (scipy's record form)."""
+    from scipy.io import loadmat
+
     try:
-        return str(np.asarray(name).ravel()[0]["name"].ravel()[0])
-    except (IndexError, KeyError, TypeError, ValueError):
-        return "(an image without a name)"
+        return loadmat(io.BytesIO(path.read_bytes()), squeeze_me=False, struct_as_record=True)
+    except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
+        raise SubmissionError(f"{path}: not a MATLAB 5 .mat file ({err})") from None
+
+
+def _rect_count(image: np.void) -> int:
+    rects = field(image, "annorect")
+    return 0 if empty(rects) else int(np.asarray(rects).size)
 
 
 def _pred_array(
-    release: official_annotations.Release,
+    release: official_annotations.ReleaseImages,
     images: list[int],
     placed: Mapping[tuple[int, int], np.ndarray],
 ) -> np.ndarray:

@@ -30,7 +30,7 @@ LAYER_OF: dict[str, str] = {
     "": "builder",  # the package's __init__ registers the builder
     **dict.fromkeys(
         ["pipeline", "pipeline_config", "transforms", "grain_loader", "evaluation", "drawing"]
-        + ["predictions", "submission"],
+        + ["predictions", "submission", "submission_score"],
         "readers",
     ),
     **dict.fromkeys(["cli", "submit_command"], "cli"),

@@ -4,18 +4,22 @@ with nothing written."""
 
 import io
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 from scipy.io import loadmat
 
 from mpii_pose.cli import main
 from mpii_pose.errors import MpiiPoseError
+from mpii_pose.evaluation import pckh
 from mpii_pose.mat_values import mat_bytes
 from mpii_pose.official_annotations import parse_official
 from mpii_pose.predictions import PredictionsError
 from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from mpii_pose.submission import SubmissionError, write_submission
+from mpii_pose.submission_score import score_submission
 from tests.conftest import build, read_json
 
 
@@ -229,3 +233,100 @@ def test_the_cli_writes_the_file_and_says_what_next(built, tmp_path, capsys):
     assert main([*args, "--out", str(out), "--manual_dir", str(empty_manual)]) == 1
     assert "--official_mat" in capsys.readouterr().err and not out.exists()
     shutil.rmtree(empty_manual)
+
+
+def test_submit_then_score_on_validation_gives_evaluation_s_numbers(built, tmp_path):
+    """The whole path, as a user checks it before emailing MPII: predictions collected through
+    tfds.load, written by submit, scored by score against the official file, equal
+    mpii_pose.evaluation's PCKh of the same predictions, joint by joint and in total."""
+    manual, data_dir, _ = built
+    validation = tfds.load(
+        "mpii_pose",
+        data_dir=str(data_dir),
+        split="validation",
+        decoders={"image": tfds.decode.SkipDecoding()},
+    )
+    examples = list(tfds.as_numpy(validation))
+    rng = np.random.default_rng(3)
+    joints = np.stack([e["joints"] for e in examples])
+    preds = joints + rng.normal(0, 6, joints.shape)  # some within 0.1 head sizes, some beyond 0.5
+    index = np.array([e["annotation_index"] for e in examples])
+    np.savez(tmp_path / "val.npz", annotation_index=index, preds=preds)
+    out = tmp_path / "val.mat"
+    args = ["--data_dir", str(data_dir), "--predictions", str(tmp_path / "val.npz")]
+    args += ["--manual_dir", str(manual), "--split", "validation", "--out", str(out)]
+    assert main(["submit", *args]) == 0
+    scored = score_submission(out, manual / OFFICIAL_PATH, split="validation").to_json()
+    expected = pckh(
+        preds,
+        joints,
+        np.stack([e["visibility"] for e in examples]),
+        np.stack([e["head_box"] for e in examples]),
+    )
+    assert scored["persons"] == len(examples)
+    for threshold, result in (("pckh@0.5", expected), ("pckh@0.1", None)):
+        if result is None:
+            result = pckh(
+                preds,
+                joints,
+                np.stack([e["visibility"] for e in examples]),
+                np.stack([e["head_box"] for e in examples]),
+                threshold=0.1,
+            )
+        per_joint = {k: v for k, v in result.per_joint.items() if k not in ("pelvis", "thorax")}
+        assert {k: v for k, v in scored[threshold]["joints"].items() if v is not None} == per_joint
+        assert scored[threshold]["total"] == result.mean
+    assert 0 < scored["pckh@0.1"]["total"] < scored["pckh@0.5"]["total"] < 100
+
+
+@pytest.mark.skipif(
+    shutil.which("octave-cli") is None,
+    reason="Octave is not installed here (.ci/run installs it where apt-get can)",
+)
+def test_octave_reads_the_file_as_mpii_s_evaluation_does(built, tmp_path):
+    """MATLAB's view of the file: `pred` a 1×N struct array of the test images, each scored rect's
+    `annopoints.point` 16 structs with id, x, y; the rects with objpos in the same places as in
+    the official file (MPII pairs persons by their order among those)."""
+    manual, data_dir, official = built
+    predictions = predictions_for(manual)
+    out = tmp_path / "pred_keypoints_mpii.mat"
+    write_submission(data_dir, predictions, out, manual_dir=manual)
+    script = tmp_path / "read.m"
+    script.write_text(
+        "load('pred_keypoints_mpii.mat', 'pred');\n"
+        "printf('%s %d\\n', class(pred), numel(pred));\n"
+        "for i = 1:numel(pred)\n"
+        "  for r = 1:numel(pred(i).annorect)\n"
+        "    rect = pred(i).annorect(r);\n"
+        "    placed = isfield(rect, 'objpos') && ~isempty(rect.objpos);\n"
+        "    if isempty(rect.annopoints)\n"
+        "      printf('%s %d %d none\\n', pred(i).image.name, r, placed);\n"
+        "    else\n"
+        "      p = rect.annopoints.point;\n"
+        "      printf('%s %d %d %s %.6f %.6f\\n', pred(i).image.name, r, placed, "
+        "mat2str([p.id]), p(8).x, p(8).y);\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+    )
+    result = subprocess.run(
+        ["octave-cli", "--no-gui", "--quiet", str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = result.stdout.splitlines()
+    test_rects = [p for p in official if not p.is_train]
+    assert lines[0] == f"struct {len({p.image_index for p in test_rects})}", result.stderr
+    entries = read_json(manual / "test.json")
+    by_place = {(e["image"], tuple(e["center"])): i for i, e in enumerate(entries)}
+    expected = []
+    for p in test_rects:
+        head = f"{p.image} {p.rect_index + 1} 1"
+        if p.single_person:
+            x, y = predictions[by_place[(p.image, p.objpos)], 7]
+            expected.append(f"{head} {list(range(16))} {x:.6f} {y:.6f}".replace(", ", " "))
+        else:
+            expected.append(f"{head} none")
+    assert lines[1:] == expected

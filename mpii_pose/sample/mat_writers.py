@@ -1,5 +1,6 @@
 """MATLAB .mat files in the layouts MPII uses, written reproducibly: the official
-`mpii_human_pose_v1_u12_1.mat` and HRNet's `gt_valid.mat`, for the bundled sample and tests.
+`mpii_human_pose_v1_u12_1.mat`, a bare annolist (a submission's `pred`, MPII's
+annolist_dataset_v12.mat) and HRNet's `gt_valid.mat`, for the bundled sample and tests.
 
 Equal input gives equal bytes: the header, which scipy fills with the time of writing, is fixed.
 """
@@ -95,6 +96,43 @@ def official_mat(images: Sequence[Mapping[str, Any]], video_list: Sequence[str] 
     of a struct array has is no field of it; one that only some have is [] for the others.
     """
 
+    count = len(images)
+    single = np.empty((count, 1), dtype=object)
+    for i, image in enumerate(images):
+        single[i, 0] = _mat_value(image.get("single_person", []))
+    unknown = {"cat_name": "", "act_name": "", "act_id": -1}
+    release = {
+        "annolist": _annolist(images),
+        "img_train": np.array([[float(image.get("is_train", True)) for image in images]]),
+        "version": "12",
+        "single_person": single,
+        "act": _struct_array([image.get("act", unknown) for image in images], (count, 1)),
+        "video_list": cell(list(video_list)),
+    }
+    return mat_bytes({"RELEASE": _struct_array([release], (1, 1))}, compress=True)
+
+
+def annolist_mat(
+    images: Sequence[Mapping[str, Any]], variable: str = "annolist", **others: Any
+) -> bytes:
+    """A .mat holding the annolist of `images` (mappings as for `official_mat`) as variable
+    `variable`: `pred` for a submission to MPII, `annolist` for MPII's annolist_dataset_v12.mat;
+    `others` are more variables, written as `official_mat` writes values (see `cell`)."""
+    arrays = {variable: _annolist(images)}
+    arrays.update({name: _mat_value(value) for name, value in others.items()})
+    return mat_bytes(arrays, compress=True)
+
+
+def cell(values: Sequence[Any]) -> np.ndarray:
+    """A 1×N MATLAB cell of `values`, each written as `official_mat` writes values."""
+    array = np.empty((1, len(values)), dtype=object)
+    for i, value in enumerate(values):
+        array[0, i] = _mat_value(value)
+    return array
+
+
+def _annolist(images: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """The 1×N struct array RELEASE.annolist of `images` (see official_mat)."""
     annolist = []
     for image in images:
         entry: dict[str, Any] = {"image": {"name": image.get("name")}}
@@ -104,20 +142,7 @@ def official_mat(images: Sequence[Mapping[str, Any]], video_list: Sequence[str] 
             if key in image:
                 entry[key] = image[key]
         annolist.append(entry)
-    count = len(images)
-    single = np.empty((count, 1), dtype=object)
-    for i, image in enumerate(images):
-        single[i, 0] = _mat_value(image.get("single_person", []))
-    unknown = {"cat_name": "", "act_name": "", "act_id": -1}
-    release = {
-        "annolist": _struct_array(annolist, (1, count)),
-        "img_train": np.array([[float(image.get("is_train", True)) for image in images]]),
-        "version": "12",
-        "single_person": single,
-        "act": _struct_array([image.get("act", unknown) for image in images], (count, 1)),
-        "video_list": _cell(list(video_list)),
-    }
-    return mat_bytes({"RELEASE": _struct_array([release], (1, 1))}, compress=True)
+    return _struct_array(annolist, (1, len(annolist)))
 
 
 def _points_wrapped(rect: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -154,10 +179,3 @@ def _struct_array(items: Sequence[Mapping[str, Any]], shape: tuple[int, int]) ->
             _mat_value(item.get(name)) for name in fields
         )
     return array
-
-
-def _cell(values: Sequence[Any]) -> np.ndarray:
-    cell = np.empty((1, len(values)), dtype=object)
-    for i, value in enumerate(values):
-        cell[0, i] = _mat_value(value)
-    return cell
