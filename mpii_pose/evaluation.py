@@ -17,7 +17,8 @@ from mpii_pose.skeleton import JOINT_NAMES, NUM_JOINTS
 HEAD_SIZE_FACTOR = 0.6  # HRNet's SC_BIAS
 # Left out of the mean, as in every published MPII table.
 MEAN_EXCLUDES: tuple[str, ...] = ("pelvis", "thorax")
-# HRNet's table: each column averages these joints' PCKh.
+# HRNet's table: each column averages these joints' PCKh. Its "Head" is head top alone; MPII's
+# own table (`submission_score`) averages upper neck and head top.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Head", ("head_top",)),
     ("Shoulder", ("left_shoulder", "right_shoulder")),

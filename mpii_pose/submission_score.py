@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from mpii_pose import evaluation
 from mpii_pose.errors import MpiiPoseError
 from mpii_pose.mat_values import describe, empty, field, image_name
 from mpii_pose.official_annotations import HEAD_BOX_FIELDS, ReleaseImages, release_images
@@ -39,18 +40,14 @@ SPLITS = ("test", "validation")
 # The 14 columns of MPII's joint matrix (`annolist2matrix`), as MPII joint ids.
 MATRIX_JOINTS = (0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 8, 9)
 # MPII's table (`genTablePCK`): each group averages the curves of its joints' matrix columns.
+# HRNet's groups but Head, which MPII averages over upper neck and head top.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Head", ("upper_neck", "head_top")),
-    ("Shoulder", ("right_shoulder", "left_shoulder")),
-    ("Elbow", ("right_elbow", "left_elbow")),
-    ("Wrist", ("right_wrist", "left_wrist")),
-    ("Hip", ("right_hip", "left_hip")),
-    ("Knee", ("right_knee", "left_knee")),
-    ("Ankle", ("right_ankle", "left_ankle")),
+    *evaluation.GROUPS[1:],
 )
 # computePCK's UBody: matrix columns 7 to 12.
 UPPER_BODY = tuple(JOINT_NAMES[joint] for joint in MATRIX_JOINTS[6:12])
-HEAD_SIZE_FACTOR = 0.6  # util_get_head_size's SC_BIAS
+HEAD_SIZE_FACTOR = evaluation.HEAD_SIZE_FACTOR  # util_get_head_size's SC_BIAS
 VALIDATION_VARIABLES = ("annolist_index", "scored_rects")
 _COLUMNS = (*(name for name, _ in GROUPS), "UBody", "Total")
 

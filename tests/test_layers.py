@@ -33,7 +33,7 @@ LAYER_OF: dict[str, str] = {
         + ["predictions", "submission", "submission_score"],
         "readers",
     ),
-    **dict.fromkeys(["cli", "submit_command"], "cli"),
+    **dict.fromkeys(["cli", "submit_command", "score_command"], "cli"),
     "sample": "sample",
     "mpii_pose_dataset_builder_test": "tests",  # TFDS's test of the builder, on the sample
 }
