@@ -23,7 +23,7 @@ import io
 import logging
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -212,12 +212,10 @@ def read_split_persons(
         "joints",
         "visibility",
     ]
-    dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
-    dataset = dataset.map(lambda example: {key: example[key] for key in keys})
     columns: dict[str, list] = {key: [] for key in keys}
-    for batch in tfds.as_numpy(dataset.batch(1024)):
+    for example in _examples(builder, split):
         for key in keys:
-            columns[key].extend(batch[key])
+            columns[key].append(example[key])
     order = np.argsort(np.asarray(columns["annotation_index"]), kind="stable")
     if not np.array_equal(np.asarray(columns["annotation_index"])[order], np.arange(len(order))):
         raise SubmissionError(
@@ -240,6 +238,17 @@ def read_split_persons(
         visibility=column("visibility").astype(bool),
     )
     return persons, record
+
+
+def _examples(builder: Any, split: str) -> Iterator[dict[str, Any]]:
+    """The split's examples as numpy values, their images left undecoded, in either format."""
+    import tensorflow_datasets as tfds
+
+    skip = {"image": tfds.decode.SkipDecoding()}
+    if builder.info.file_format == tfds.core.file_adapters.FileFormat.ARRAY_RECORD:
+        yield from builder.as_data_source(split=split, decoders=skip)  # no tf.data reader
+    else:
+        yield from tfds.as_numpy(builder.as_dataset(split=split, decoders=skip))
 
 
 def _official_file(

@@ -330,3 +330,16 @@ def test_octave_reads_the_file_as_mpii_s_evaluation_does(built, tmp_path):
         else:
             expected.append(f"{head} none")
     assert lines[1:] == expected
+
+
+def test_an_array_record_build_gives_the_same_file(built, tmp_path):
+    """ArrayRecord builds have no tf.data reader: their persons are read through data_source."""
+    manual, data_dir, _ = built
+    build(manual, tmp_path / "data", "local", file_format="array_record")
+    predictions = predictions_for(manual)
+    files = []
+    for root in (data_dir, tmp_path / "data"):
+        out = tmp_path / f"{root.name}-{len(files)}.mat"
+        write_submission(root, predictions, out, manual_dir=manual)
+        files.append(out.read_bytes())
+    assert files[0] == files[1]
