@@ -9,6 +9,7 @@
     mpii-pose score --submission val_submission.mat --ground_truth M/mpii_human_pose_v1_u12_1.mat \\
         --split validation
 
+It reads the split through `tfds.load` (tf.data), so it needs a TFRecord build, the default.
 The predictions are also saved next to the submission (`.npz`: annotation_index and preds, 1-based
 image pixels), the form `mpii-pose submit --predictions` reads.
 """

@@ -13,6 +13,20 @@ import numpy as np
 _HEADER = b"MATLAB 5.0 MAT-file, written by mpii_pose".ljust(116)
 
 
+class NotAMatFile(ValueError):
+    """Bytes scipy cannot read as a MATLAB 5 .mat file."""
+
+
+def load_mat(data: bytes) -> dict[str, Any]:
+    """The variables of a MATLAB 5 .mat file in the form above; NotAMatFile says why not."""
+    from scipy.io import loadmat
+
+    try:
+        return loadmat(io.BytesIO(data), squeeze_me=False, struct_as_record=True)
+    except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
+        raise NotAMatFile(f"not a MATLAB 5 .mat file ({err})") from None
+
+
 def empty(value: Any) -> bool:
     """MATLAB's nothing: a field the struct lacks (None) or an empty array."""
     return value is None or (isinstance(value, np.ndarray) and value.size == 0)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import math
 import re
 from collections import Counter
@@ -27,7 +26,7 @@ import numpy as np
 
 from mpii_pose.annotations import HeadBox, Point
 from mpii_pose.errors import AnnotationError
-from mpii_pose.mat_values import describe, empty, field
+from mpii_pose.mat_values import NotAMatFile, describe, empty, field, load_mat
 from mpii_pose.skeleton import NUM_JOINTS
 
 # A person's head box in the file: four numbers, all or none.
@@ -139,13 +138,11 @@ def parse_official(
 def _parse_official(
     data: bytes, source: str, problems: Problems | None
 ) -> tuple[OfficialPerson, ...]:
-    from scipy.io import loadmat
-
     reader = _Reader(source, problems)
     try:
-        mat = loadmat(io.BytesIO(data), squeeze_me=False, struct_as_record=True)
-    except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
-        raise reader.fail(None, "", f"not a MATLAB 5 .mat file ({err})") from None
+        mat = load_mat(data)
+    except NotAMatFile as err:
+        raise reader.fail(None, "", str(err)) from None
     release = reader.release(mat, ("annolist", "img_train", "single_person", "act"))
     annolist = reader.structs(release["annolist"], "RELEASE.annolist", None)
     count = len(annolist)
@@ -170,6 +167,7 @@ class ReleaseImages:
     annolist: tuple[np.void, ...]
     is_train: tuple[bool, ...]  # RELEASE.img_train == 1
     single_person: tuple[frozenset[int], ...]  # 1-based rect numbers, as MATLAB indexes annorect
+    rect_counts: tuple[int, ...]  # each image's number of annorect elements
 
 
 def release_images(mat: dict[str, Any], source: str) -> ReleaseImages:
@@ -192,6 +190,7 @@ def release_images(mat: dict[str, Any], source: str) -> ReleaseImages:
             frozenset(reader.single_person(value, index, rects[index]))
             for index, value in enumerate(single)
         ),
+        tuple(rects),
     )
 
 

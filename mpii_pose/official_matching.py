@@ -29,9 +29,9 @@ def match_persons(
     joints agree with the JSON's labelled ones (within JOINT_TOLERANCE pixels, at least one joint in
     common). Without such a record, a record of the image whose joints agree is taken instead
     (its objpos or scale missing or different), but never for a person without labelled joints
-    (a test person): its place and size are all that identify it. A person that two records fit equally well, and
-    every person of a record that fits several persons, gets None: the JSON stays the source of
-    the example, and the official fields are unknown rather than guessed.
+    (a test person): its place and size are all that identify it. A person that two records fit
+    equally well, and every person of a record that fits several persons, gets None: the JSON
+    stays the source of the example, and the official fields are unknown rather than guessed.
     """
     by_image: dict[str, list[OfficialPerson]] = {}
     for record in official:

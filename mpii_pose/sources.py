@@ -97,8 +97,9 @@ def load_sources(
         if box_file is not None:
             truth = head_boxes.parse_ground_truth(box_file.read_bytes(), str(box_file))
             persons = head_boxes.attach_head_boxes(persons, truth, str(box_file), str(path))
-        if official is not None:
-            persons, unmatched = official_matching.attach_official(persons, official)
+        if official is not None:  # a test person is a test image's, the others a train image's
+            records = [r for r in official if r.is_train != (split == TEST_SPLIT)]
+            persons, unmatched = official_matching.attach_official(persons, records)
             if unmatched:
                 _LOG.warning(
                     "%d of %d persons of %s have no single match in %s: their is_visible, "

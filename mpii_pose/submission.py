@@ -19,7 +19,6 @@ is sent.
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import os
 import uuid
@@ -32,7 +31,7 @@ from etils import epath
 from mpii_pose import build_record, official_annotations
 from mpii_pose.errors import MpiiPoseError
 from mpii_pose.manual_dir import OFFICIAL_FILE, SAMPLE_DIR, TEST_SPLIT, find_official_file
-from mpii_pose.mat_values import empty, field, image_name, mat_bytes
+from mpii_pose.mat_values import NotAMatFile, empty, field, image_name, load_mat, mat_bytes
 from mpii_pose.predictions import Predictions, checked, read_predictions
 from mpii_pose.skeleton import JOINT_NAMES, NUM_JOINTS
 
@@ -77,9 +76,10 @@ class SubmissionReport:
     """What a written submission holds, for its summary."""
 
     out: str
+    official: str  # the official .mat it was laid out from
     split: str
     images: int  # pred entries: test images (test), images of the split's persons (validation)
-    scored: int  # rects MPII scores that got a prediction
+    scored: int  # rects MPII scores (all with a prediction)
     other_persons: int  # persons written to rects MPII does not score (not single_person)
     unmatched: int  # persons without a place in the official .mat, left out
     without_prediction: int  # persons of the split given no prediction (a .npz may leave some out)
@@ -118,9 +118,21 @@ class SubmissionReport:
         else:
             lines.append(
                 f"Next: `mpii-pose score --submission {self.out} --ground_truth "
-                f"{OFFICIAL_FILE} --split validation` scores it as MPII would."
+                f"{self.official} --split validation` scores it as MPII would."
             )
         return lines
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Where the predictions go: the pred entries (annolist positions, from 0), each placed
+    prediction by (image, rect) from 0, the rects MPII scores, and the persons not placed."""
+
+    images: list[int]
+    placed: dict[tuple[int, int], np.ndarray]
+    scored: set[tuple[int, int]]
+    other_persons: int
+    unmatched: int
 
 
 def write_submission(
@@ -134,14 +146,15 @@ def write_submission(
     annotation_index: np.ndarray | None = None,
 ) -> SubmissionReport:
     """Writes `out` in MPII's submission layout from predictions of the `split` built in
-    `data_dir` (TFDS's default data dir when None); returns what it holds.
+    `data_dir` (TFDS's default data dir when None); returns what it holds, its warnings too
+    (also logged).
 
     `predictions` is a file (see `mpii_pose.predictions`) or an array N × 16 × 2 in the `joints`
     convention, row i the person with annotation_index i, or rows of the persons
     `annotation_index` lists. The official .mat is `official_mat`, else the build's own input,
     found in `manual_dir` (default `data_dir/downloads/manual`), in the build's downloads or
-    in the bundled sample.
-    Refuses (SubmissionError, nothing written) what MPII would misread or score as wrong.
+    in the bundled sample. Refuses (SubmissionError, nothing written) what MPII would misread
+    or score as wrong.
     """
     if split not in (TEST_SPLIT, VALIDATION_SPLIT):
         raise SubmissionError(f"--split must be test or validation, got {split!r}")
@@ -152,17 +165,33 @@ def write_submission(
     else:
         given = read_predictions(predictions)
     root = _data_dir(data_dir)
-    persons, record = read_split_persons(root, split)
-    by_person = given.by_person(len(persons))
+    builder, record = _prepared_build(root, split)
     official = _official_file(root, record, manual_dir, official_mat)
-    release = official_annotations.release_images(_loaded(official), str(official))
-    pred, report = _submission(release, persons, by_person, given.source, str(official))
-    out = epath.Path(out)
-    arrays: dict[str, Any] = {"pred": pred}
+    try:
+        mat = load_mat(official.read_bytes())
+    except NotAMatFile as err:
+        raise SubmissionError(f"{official}: {err}") from None
+    release = official_annotations.release_images(mat, str(official))
+    persons = read_split_persons(builder, split)
+    by_person = given.by_person(len(persons))
+    layout = _layout(release, persons, by_person, given.source)
+    arrays: dict[str, Any] = {"pred": _pred_array(release, layout.images, layout.placed)}
     if split == VALIDATION_SPLIT:
-        arrays |= _validation_arrays(persons, by_person)
+        arrays |= _validation_arrays(layout)
+    warnings = _warnings(persons, by_person)
+    out = epath.Path(out)
     _write_atomically(out, arrays)
-    return dataclasses.replace(report, out=str(out), warnings=_warnings(persons, by_person))
+    return SubmissionReport(
+        out=str(out),
+        official=str(official),
+        split=split,
+        images=len(layout.images),
+        scored=len(layout.scored),
+        other_persons=layout.other_persons,
+        unmatched=layout.unmatched,
+        without_prediction=len(persons) - len(by_person),
+        warnings=warnings,
+    )
 
 
 def _data_dir(data_dir: epath.PathLike | None) -> epath.Path:
@@ -171,10 +200,9 @@ def _data_dir(data_dir: epath.PathLike | None) -> epath.Path:
     return epath.Path(data_dir or constants.get_default_data_dir())
 
 
-def read_split_persons(
-    data_dir: epath.Path, split: str
-) -> tuple[SplitPersons, build_record.BuildRecord]:
-    """The persons of `split` in the build of mpii_pose in `data_dir`, without their images."""
+def _prepared_build(data_dir: epath.Path, split: str) -> tuple[Any, build_record.BuildRecord]:
+    """TFDS's builder of the build in `data_dir`, and its record; refuses a build that cannot
+    give a submission (none, no such split, capped, made without the official .mat)."""
     import tensorflow_datasets as tfds  # the package's __init__ has registered the builder
 
     builder = tfds.builder("mpii_pose", data_dir=str(data_dir))
@@ -198,9 +226,14 @@ def read_split_persons(
     if not record.has_official:
         raise SubmissionError(
             f"the build in {builder.data_dir} was made without the official .mat "
-            "(mpii_human_pose_v1_u12_1.mat), so its persons have no place in it: add it to the "
-            "manual directory and rebuild"
+            f"({OFFICIAL_FILE}), so its persons have no place in it: add it to the manual "
+            "directory and rebuild"
         )
+    return builder, record
+
+
+def read_split_persons(builder: Any, split: str) -> SplitPersons:
+    """The persons of `split` of a prepared mpii_pose builder, without their images."""
     keys = [
         "annotation_index",
         "filename",
@@ -226,7 +259,7 @@ def read_split_persons(
     def column(key: str) -> np.ndarray:
         return np.asarray(columns[key])[order]
 
-    persons = SplitPersons(
+    return SplitPersons(
         split=split,
         filename=tuple(name.decode() for name in column("filename")),
         image_index=column("official_image_index").astype(np.int64),
@@ -237,7 +270,6 @@ def read_split_persons(
         joints=column("joints"),
         visibility=column("visibility").astype(bool),
     )
-    return persons, record
 
 
 def _examples(builder: Any, split: str) -> Iterator[dict[str, Any]]:
@@ -258,8 +290,9 @@ def _official_file(
     official_mat: epath.PathLike | None,
 ) -> epath.Path:
     """The official .mat the build's persons were matched with: `official_mat` when given, else
-    the build's own input, in the manual directory or the build's downloads. A file whose
-    content differs from the build's input is refused: the indices refer to the build's file."""
+    the build's own input, in the manual directory, the build's downloads or the bundled sample.
+    A file whose content differs from the build's input is refused: the indices refer to the
+    build's file."""
     (used,) = [s for s in record.sources if s.role == build_record.OFFICIAL_ROLE]
     if official_mat is not None:
         candidates = [epath.Path(official_mat)]
@@ -282,42 +315,52 @@ def _official_file(
     )
 
 
-def _submission(
+def _layout(
     release: official_annotations.ReleaseImages,
     persons: SplitPersons,
     by_person: Mapping[int, np.ndarray],
     predictions_source: str,
-    official_source: str,
-) -> tuple[np.ndarray, SubmissionReport]:
-    """The `pred` struct array and what it holds; refuses a scored rect without a prediction."""
+) -> _Layout:
+    """Each prediction's rect; refuses a rect MPII scores without a prediction, and places
+    that do not fit the official file."""
     placed: dict[tuple[int, int], np.ndarray] = {}
     unmatched = other = 0
+    test = persons.split == TEST_SPLIT
     for index, points in by_person.items():
         image, rect = int(persons.image_index[index]) - 1, int(persons.rect_index[index]) - 1
         if image < 0 or rect < 0:
             unmatched += 1
             continue
-        if image >= len(release.annolist) or rect >= _rect_count(release.annolist[image]):
+        if image >= len(release.annolist) or rect >= release.rect_counts[image]:
             raise SubmissionError(
-                f"{official_source} has no annolist({image + 1}).annorect({rect + 1}), where the "
+                f"the official .mat has no annolist({image + 1}).annorect({rect + 1}), where the "
                 f"build places {persons.split} person {index}: it is not the file the build "
                 "matched; give that one with --official_mat"
             )
-        if (persons.split == TEST_SPLIT) == release.is_train[image]:
+        if test == release.is_train[image]:
             raise SubmissionError(
-                f"{official_source}: image {image + 1} ({persons.filename[index]}) is "
-                f"{'not ' if persons.split == TEST_SPLIT else ''}a test image there, but the "
-                f"build places {persons.split} person {index} in it: not the file the build "
-                "matched"
+                f"image {image + 1} ({persons.filename[index]}) of the official .mat is "
+                f"{'not ' if test else ''}a test image, but the build places {persons.split} "
+                f"person {index} in it: not the file the build matched"
             )
         placed[(image, rect)] = points
-        other += persons.split == TEST_SPLIT and not persons.single_person[index]
-    if persons.split == TEST_SPLIT:
+        other += test and not persons.single_person[index]
+    if test:  # evaluatePCKh.m: the single persons of the test images that have an objpos
         images = [i for i, train in enumerate(release.is_train) if not train]
-        scored = {(i, r - 1) for i in images for r in release.single_person[i]}
+        scored = {
+            (i, r - 1)
+            for i in images
+            for r in release.single_person[i]
+            if _has_objpos(release.annolist[i], r - 1)
+        }
     else:
         images = sorted({image for image, _ in placed})
         scored = set(placed)
+    if not scored:
+        raise SubmissionError(
+            f"no {persons.split} person of {predictions_source} has a place in the official "
+            ".mat that MPII scores: was the build made with MPII's official file?"
+        )
     missing = sorted(scored - set(placed))
     if missing:
         names = [image_name(release.annolist[i]) or f"image {i + 1}" for i, _ in missing[:_SHOWN]]
@@ -327,32 +370,14 @@ def _submission(
             "as wrong. Predict every person of the split (a .npz must list every "
             "annotation_index), from a build matched with the official .mat"
         )
-    pred = _pred_array(release, images, placed)
-    report = SubmissionReport(
-        out="",
-        split=persons.split,
-        images=len(images),
-        scored=len(scored),
-        other_persons=int(other),
-        unmatched=unmatched,
-        without_prediction=len(persons) - len(by_person),
-    )
-    return pred, report
+    return _Layout(images, placed, scored, int(other), unmatched)
 
 
-def _loaded(path: epath.Path) -> dict[str, Any]:
-    """The official .mat as `official_annotations` reads it (scipy's record form)."""
-    from scipy.io import loadmat
-
-    try:
-        return loadmat(io.BytesIO(path.read_bytes()), squeeze_me=False, struct_as_record=True)
-    except Exception as err:  # scipy raises ValueError, TypeError, NotImplementedError or its own
-        raise SubmissionError(f"{path}: not a MATLAB 5 .mat file ({err})") from None
-
-
-def _rect_count(image: np.void) -> int:
-    rects = field(image, "annorect")
-    return 0 if empty(rects) else int(np.asarray(rects).size)
+def _has_objpos(image: np.void, rect: int) -> bool:
+    """Whether rect `rect` (from 0) of the annolist entry has an objpos: MPII's evaluation
+    (`flatten_annolist`) keeps only those."""
+    rects = np.asarray(field(image, "annorect")).ravel(order="F")
+    return rect < len(rects) and not empty(field(rects[rect], "objpos"))
 
 
 def _pred_array(
@@ -401,27 +426,22 @@ def _annopoints(points: np.ndarray) -> np.ndarray:
     return annopoints
 
 
-def _validation_arrays(
-    persons: SplitPersons, by_person: Mapping[int, np.ndarray]
-) -> dict[str, np.ndarray]:
+def _validation_arrays(layout: _Layout) -> dict[str, np.ndarray]:
     """A validation file's `annolist_index` and `scored_rects`, parallel to its `pred`."""
-    rects: dict[int, list[int]] = {}
-    for index in sorted(by_person):
-        image, rect = int(persons.image_index[index]), int(persons.rect_index[index])
-        if image > 0 and rect > 0:
-            rects.setdefault(image, []).append(rect)
-    images = sorted(rects)
-    scored = np.empty((1, len(images)), dtype=object)
-    for k, image in enumerate(images):
-        scored[0, k] = np.array(sorted(rects[image]), dtype=np.float64).reshape(-1, 1)
+    scored = np.empty((1, len(layout.images)), dtype=object)
+    for k, image in enumerate(layout.images):
+        rects = sorted(r + 1 for i, r in layout.placed if i == image)
+        scored[0, k] = np.array(rects, dtype=np.float64).reshape(-1, 1)
     return {
-        "annolist_index": np.array([images], dtype=np.float64),
+        "annolist_index": np.array([[i + 1 for i in layout.images]], dtype=np.float64),
         "scored_rects": scored,
     }
 
 
 def _warnings(persons: SplitPersons, by_person: Mapping[int, np.ndarray]) -> tuple[str, ...]:
-    """What suggests predictions in another order or pixel convention than the split's."""
+    """What suggests predictions in another order or pixel convention than the split's: the
+    thorax far from objpos for most persons; on average a pixel up and left of the labelled
+    joints (validation only: test persons have no joints)."""
     indices = np.array(sorted(by_person))
     points = np.stack([by_person[i] for i in indices])
     warnings = []

@@ -32,7 +32,7 @@ import numpy as np
 
 from mpii_pose import evaluation
 from mpii_pose.errors import MpiiPoseError
-from mpii_pose.mat_values import describe, empty, field, image_name
+from mpii_pose.mat_values import NotAMatFile, describe, empty, field, image_name, load_mat
 from mpii_pose.official_annotations import HEAD_BOX_FIELDS, ReleaseImages, release_images
 from mpii_pose.skeleton import JOINT_NAMES, NUM_JOINTS
 
@@ -205,28 +205,34 @@ def score_submission(
 
 @dataclasses.dataclass(frozen=True)
 class _Rect:
-    """One annorect as the scoring sees it."""
+    """One annorect as the scoring sees it: whether it has an objpos (flatten_annolist's test)
+    for every rect; its points and head box read only for the rects scored, as MPII reads them."""
 
-    has_objpos: bool  # flatten_annolist's test: the field is there and not empty
-    points: np.ndarray  # (16, 2), NaN where no point has that id
-    head_box: tuple[float, float, float, float] | None
+    path: str
+    where: str
+    struct: np.void
+
+    @property
+    def has_objpos(self) -> bool:
+        return not empty(field(self.struct, "objpos"))
+
+    def points(self) -> np.ndarray:
+        return _points(self.path, self.struct, self.where)
+
+    def head_box(self) -> tuple[float, float, float, float] | None:
+        corners = {name: field(self.struct, name) for name in HEAD_BOX_FIELDS}
+        if any(empty(value) for value in corners.values()):
+            return None
+        x1, y1, x2, y2 = (_number(self.path, v, f"{self.where}.{k}") for k, v in corners.items())
+        return x1, y1, x2, y2
 
 
 def _rects(path: str, entry: np.void, where: str) -> list[_Rect]:
     """The annorects of one annolist entry."""
     return [
-        _rect(path, rect, f"{where}.annorect({r + 1})")
+        _Rect(path, f"{where}.annorect({r + 1})", rect)
         for r, rect in enumerate(_structs(path, field(entry, "annorect"), f"{where}.annorect"))
     ]
-
-
-def _rect(path: str, rect: np.void, where: str) -> _Rect:
-    corners = {name: field(rect, name) for name in HEAD_BOX_FIELDS}
-    box = None
-    if not any(empty(value) for value in corners.values()):
-        x1, y1, x2, y2 = (_number(path, v, f"{where}.{k}") for k, v in corners.items())
-        box = (x1, y1, x2, y2)
-    return _Rect(not empty(field(rect, "objpos")), _points(path, rect, where), box)
 
 
 def _points(path: str, rect: np.void, where: str) -> np.ndarray:
@@ -244,6 +250,8 @@ def _points(path: str, rect: np.void, where: str) -> np.ndarray:
     at = f"{where}.annopoints.point"
     seen: set[int] = set()
     for p, point in enumerate(_structs(path, field(annopoints[0], "point"), at)):
+        if empty(field(point, "id")):
+            continue  # MATLAB's `[] == id` is false: util_get_annopoint_by_id passes it over
         joint = _number(path, field(point, "id"), f"{at}({p + 1}).id")
         if joint in seen or not (joint.is_integer() and 0 <= joint < NUM_JOINTS):
             continue  # util_get_annopoint_by_id finds only the first point of an id 0..15
@@ -269,14 +277,12 @@ def _number(path: str, value: Any, where: str) -> float:
 
 
 def _load(path: str, what: str) -> dict[str, Any]:
-    from scipy.io import loadmat
-
+    with open(path, "rb") as f:  # a missing or unreadable file: OSError, with its name
+        data = f.read()
     try:
-        return loadmat(path, squeeze_me=False, struct_as_record=True)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except Exception as err:  # scipy raises ValueError, TypeError or its own on a bad file
-        raise ScoringError(f"{path}: not a MATLAB .mat file ({what}): {err}") from None
+        return load_mat(data)
+    except NotAMatFile as err:
+        raise ScoringError(f"{path} ({what}): {err}") from None
 
 
 def _variables(mat: Mapping[str, Any]) -> str:
@@ -404,7 +410,9 @@ class _GroundTruth:
                         "file must be of the same release"
                     )
                 if truths[r - 1].has_objpos:  # flatten_annolist keeps only rects with objpos
-                    yield self._pair(truths[r - 1], guesses[r - 1], f"annolist({index + 1})", r)
+                    yield self._pair(
+                        truths[r - 1], guesses[r - 1], f"annolist({index + 1})", r, True
+                    )
 
     def validation_pairs(self, pred: _Submission) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
         """The persons `scored_rects` names, each scored against the ground truth's
@@ -430,19 +438,27 @@ class _GroundTruth:
                         f"{pred.path}: scored_rects{{{n + 1}}} names rect {r} of {where}, but "
                         f"{holder} has {count} rects for this image"
                     )
-                yield self._pair(truths[r - 1], guesses[r - 1], f"annolist({index})", r)
+                yield self._pair(truths[r - 1], guesses[r - 1], f"annolist({index})", r, False)
 
     def _pair(
-        self, truth: _Rect, guess: _Rect, where: str, r: int
+        self, truth: _Rect, guess: _Rect, where: str, r: int, test: bool
     ) -> tuple[np.ndarray, np.ndarray, float]:
-        if truth.head_box is None:
+        head_box = truth.head_box()
+        if head_box is None:
+            public = (
+                "; the public mpii_human_pose_v1_u12_1.mat holds no ground truth of test "
+                "persons: score a test submission against MPII's annolist_dataset_v12.mat "
+                "(with --official_mat), or check your path with --split validation"
+                if test
+                else ""
+            )
             raise ScoringError(
                 f"{self.path}: {where}.annorect({r}) is scored but has no head box "
-                "(x1, y1, x2, y2), so PCKh has no head size for it"
+                f"(x1, y1, x2, y2), so PCKh has no head size for it{public}"
             )
-        x1, y1, x2, y2 = truth.head_box
+        x1, y1, x2, y2 = head_box
         size = HEAD_SIZE_FACTOR * math.sqrt((x2 - x1) ** 2 + (y2 - y1) ** 2)
-        return guess.points, truth.points, size
+        return guess.points(), truth.points(), size
 
     def _check_image(self, pred: _Submission, entry: np.void, index: int, where: str) -> None:
         """The entry's image name, when it has one, is the ground truth's (MPII does not check

@@ -4,6 +4,9 @@ the official annotations attached where they match."""
 import pytest
 
 from mpii_pose.errors import AnnotationError
+from mpii_pose.official_annotations import parse_official
+from mpii_pose.sample import OFFICIAL_PATH, write_sample
+from mpii_pose.sample.mat_writers import official_images, official_mat
 from mpii_pose.sources import load_sources
 
 
@@ -29,3 +32,17 @@ def test_the_official_mat_adds_its_fields_and_unmatched_persons_are_reported(man
     unknown = sum(p.is_visible is None for p in sources["train"].persons)
     assert f"{unknown} of {len(sources['train'].persons)} persons of" in caplog.text
     assert all(p.activity == "" and p.activity_id == -1 for p in persons if p.is_visible is None)
+
+
+def test_a_person_is_matched_only_with_records_of_its_split_s_images(tmp_path):
+    """An image listed twice in the official file, once as a train image: its test persons are
+    placed in the test entry, never in the train one."""
+    manual = write_sample(tmp_path / "manual", 2, 2, seed=6, test_images=2)
+    path = manual / OFFICIAL_PATH
+    images = official_images(parse_official(path.read_bytes(), OFFICIAL_PATH))
+    test_image = next(im for im in images if not im["is_train"] and im["annorect"])
+    images.insert(0, {**test_image, "is_train": True, "single_person": []})
+    path.write_bytes(official_mat(images))
+    test = load_sources(manual)["test"].persons
+    placed = [p for p in test if p.image == test_image["name"]]
+    assert placed and all(p.official_image_index == images.index(test_image) + 1 for p in placed)

@@ -18,6 +18,7 @@ from mpii_pose.mat_values import mat_bytes
 from mpii_pose.official_annotations import parse_official
 from mpii_pose.predictions import PredictionsError
 from mpii_pose.sample import OFFICIAL_PATH, write_sample
+from mpii_pose.sample.mat_writers import annolist_mat, official_images, official_mat
 from mpii_pose.submission import SubmissionError, write_submission
 from mpii_pose.submission_score import score_submission
 from tests.conftest import build, read_json
@@ -343,3 +344,54 @@ def test_an_array_record_build_gives_the_same_file(built, tmp_path):
         write_submission(root, predictions, out, manual_dir=manual)
         files.append(out.read_bytes())
     assert files[0] == files[1]
+
+
+def test_the_official_file_s_quirks_keep_every_person_in_place(tmp_path):
+    """As in MPII's file: a test image without persons, a rect without objpos before the scored
+    ones (MPII's evaluation skips it when pairing), integer objpos: the written file keeps each,
+    and MPII's scoring of it, against ground truth at the predictions, is perfect for exactly the
+    single persons."""
+    manual = write_sample(tmp_path / "manual", 2, 2, seed=4, test_images=3)
+    path = manual / OFFICIAL_PATH
+    images = official_images(parse_official(path.read_bytes(), OFFICIAL_PATH))
+    quirky = next(im for im in images if not im["is_train"] and im["single_person"])
+    for rect in quirky["annorect"]:
+        rect["objpos"] = {k: np.array([[v]], np.uint16) for k, v in rect["objpos"].items()}
+    quirky["annorect"].insert(0, {"scale": 1.5})  # no objpos: not a person MPII can score
+    quirky["single_person"] = [1] + [r + 1 for r in quirky["single_person"]]  # 1: not scored
+    images.insert(1, {"name": "999999999.jpg", "is_train": False})  # no annorect at all
+    path.write_bytes(official_mat(images))
+    build(manual, tmp_path / "data", "local")
+    predictions = predictions_for(manual)
+    out = tmp_path / "pred_keypoints_mpii.mat"
+    report = write_submission(tmp_path / "data", predictions, out, manual_dir=manual)
+    pred = loaded(out)["pred"].ravel(order="F")
+    tests = [im for im in images if not im["is_train"]]
+    assert [str(e["image"][0, 0]["name"][0]) for e in pred] == [im["name"] for im in tests]
+    assert pred[0]["annorect"].size == 0 or pred[1]["annorect"].size == 0
+    written = pred[tests.index(quirky)]["annorect"].ravel(order="F")
+    assert written[0]["objpos"].size == 0 and rect_points(written[0]) is None
+    assert written[1]["objpos"][0, 0]["x"].dtype == np.uint16  # as stored
+    single = sum(len(im.get("single_person", ())) for im in tests) - 1  # with an objpos
+    assert report.scored == single == len(predictions)
+    truth = list(images)  # MPII's ground truth: test persons' points where predicted, head boxes
+    for k, image in enumerate(tests):
+        rects = [
+            {**rect, "x1": 0.0, "y1": 0.0, "x2": 30.0, "y2": 40.0}
+            | ({"annopoints": points_of(pred, k, r)} if "objpos" in rect else {})
+            for r, rect in enumerate(image.get("annorect", []))
+        ]
+        truth[images.index(image)] = {**image, "annorect": rects} if rects else image
+    (tmp_path / "truth.mat").write_bytes(annolist_mat(truth))
+    scored = score_submission(out, tmp_path / "truth.mat", official_mat=path)
+    assert scored.persons == single
+    assert scored.to_json()["pckh@0.1"]["total"] == 100.0
+
+
+def points_of(pred, image: int, rect: int) -> list[dict]:
+    """The points written in pred(image).annorect(rect) (from 0), as the .mat writers take
+    them; none for a rect without."""
+    points = rect_points(pred[image]["annorect"].ravel(order="F")[rect])
+    if points is None:
+        return []
+    return [{"id": j, "x": float(x), "y": float(y)} for j, (x, y) in enumerate(points)]

@@ -359,4 +359,4 @@ def test_the_command_reports_a_bad_submission(tmp_path, capsys):
     (tmp_path / "pred.mat").write_bytes(b"not a mat file")
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"mpii-pose: error: {tmp_path / 'pred.mat'}: not a MATLAB .mat file")
+    assert err.startswith(f"mpii-pose: error: {tmp_path / 'pred.mat'} (a submission): not a MATLAB")
