@@ -20,8 +20,8 @@ from etils import epath
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mpii_pose.image_check import find_image_problems, image_problem  # noqa: E402
-from mpii_pose.sources import load_sources  # noqa: E402
+from mpii_pose.sources.assembly import load_sources  # noqa: E402
+from mpii_pose.sources.image_check import find_image_problems, image_problem  # noqa: E402
 
 
 def evict(paths: list[Path]) -> None:

@@ -6,7 +6,7 @@ Builds a synthetic MPII-like set of N images (make_synthetic.py, then `mpii-pose
 times, in one process and alternating run by run, two ways to turn the train split into batches
 of (crop, heatmaps, target weights) with HRNet's training augmentation:
 
-- `input_pipeline`: mpii_pose.pipeline.input_pipeline on tfds' dataset with undecoded images
+- `input_pipeline`: mpii_pose.training.tf_pipeline.input_pipeline on tfds' dataset with undecoded images
   (decode, crop, augment, heatmaps in a parallel `tf.data` map; shuffled, batched, prefetched);
 - `notebook`: the original notebook's style: raw records from the shard files in file order, each
   parsed in per-example Python: `tf.train.Example.FromString`, PIL decode, PIL affine crop (the
@@ -44,8 +44,8 @@ from bench_shards import ENV, machine, versions  # noqa: E402
 from make_synthetic import make_synthetic  # noqa: E402
 
 import mpii_pose  # noqa: E402
-from mpii_pose.pipeline import FLIP_PERMUTATION, PipelineConfig, input_pipeline  # noqa: E402
-from mpii_pose.skeleton import NUM_JOINTS  # noqa: E402
+from mpii_pose.base.skeleton import NUM_JOINTS  # noqa: E402
+from mpii_pose.training.tf_pipeline import FLIP_PERMUTATION, PipelineConfig, input_pipeline  # noqa: E402
 
 CONFIG = PipelineConfig()  # HRNet's MPII training settings, for both contenders
 WHAT = {

@@ -30,7 +30,7 @@ PARTS = ("import_ray", "start", "first_tasks", "worker_import", "shutdown", "tot
 def _import_writer() -> float:
     """In a worker: seconds to import the shard writer."""
     start = time.perf_counter()
-    import mpii_pose.shard_writer  # noqa: F401
+    import mpii_pose.shards.write  # noqa: F401
 
     return time.perf_counter() - start
 
@@ -81,7 +81,7 @@ def _write_measured(tasks: list) -> dict[str, float]:
     """Writes `tasks`' shards in the calling process; its CPU seconds and page faults for it."""
     import resource
 
-    from mpii_pose.shard_writer import write_shard
+    from mpii_pose.shards.write import write_shard
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     for task in tasks:
@@ -102,13 +102,13 @@ def kernel(manual_dir: str, persons: int, repeat: int) -> None:
 
     import ray
 
-    from mpii_pose import planning
-    from mpii_pose.sources import load_sources
+    from mpii_pose.shards.plan import plan_split, shard_tasks
+    from mpii_pose.sources.assembly import load_sources
 
-    plan = planning.plan_split(load_sources(manual_dir)["train"], persons)
+    plan = plan_split(load_sources(manual_dir)["train"], persons)
     out = Path(tempfile.mkdtemp(prefix="ray_kernel_"))
     paths = [str(out / f"shard-{i}") for i in range(len(plan.shard_lengths))]
-    tasks = planning.shard_tasks(plan, paths, str(out / "converted"))
+    tasks = shard_tasks(plan, paths, str(out / "converted"))
     ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR")
     remote = ray.remote(num_cpus=1)(_write_measured)
     ray.get(remote.remote(tasks[:1]))  # the worker's imports, not counted

@@ -9,11 +9,11 @@ examples of the train split, raw (decoded) or transformed into training crops an
 (HRNet augmentation, 256 px):
 
 - `tfds.load`, `tfds.load+pipeline`: `tfds.load` over TFRecord (tf.data), with
-  `mpii_pose.pipeline.input_pipeline` for the transformed one;
+  `mpii_pose.training.tf_pipeline.input_pipeline` for the transformed one;
 - `data_source`, `data_source+transforms`: `tfds.data_source` over ArrayRecord, random access
-  in shuffled order, one process, `mpii_pose.transforms` for the transformed one;
+  in shuffled order, one process, `mpii_pose.training.numpy_transforms` for the transformed one;
 - `grain`, `grain+transforms`: Grain's DataLoader over the same data source, 2 worker processes,
-  `mpii_pose.grain_loader` for the transformed one.
+  `mpii_pose.training.grain_loader` for the transformed one.
 
 Rates are of the reading loop (after the first batch); wall time includes start-up. Results:
 benchmarks/results/read-N.{json,md}.
@@ -89,7 +89,7 @@ def _batches(name: str, data_dir: Path, seed: int):
     if name.startswith("tfds.load"):
         import tensorflow as tf
 
-        from mpii_pose.pipeline import PipelineConfig, input_pipeline
+        from mpii_pose.training.tf_pipeline import PipelineConfig, input_pipeline
 
         skip = {"image": tfds.decode.SkipDecoding()} if "pipeline" in name else None
         ds = tfds.load("mpii_pose", data_dir=str(data_dir / "tfrecord"), split="train",
@@ -105,8 +105,8 @@ def _batches(name: str, data_dir: Path, seed: int):
     if name.startswith("grain"):
         import grain.python as grain
 
-        from mpii_pose.grain_loader import data_loader, reading_ahead
-        from mpii_pose.pipeline_config import PipelineConfig
+        from mpii_pose.training.config import PipelineConfig
+        from mpii_pose.training.grain_loader import data_loader, reading_ahead
 
         if "transforms" in name:
             yield from data_loader(source, PipelineConfig(), training=True, batch_size=BATCH,
@@ -119,8 +119,8 @@ def _batches(name: str, data_dir: Path, seed: int):
         return
     import numpy as np
 
-    from mpii_pose.pipeline_config import PipelineConfig
-    from mpii_pose.transforms import sample_augmentation, transform_example
+    from mpii_pose.training.config import PipelineConfig
+    from mpii_pose.training.numpy_transforms import sample_augmentation, transform_example
 
     rng, config = np.random.default_rng(seed), PipelineConfig()
     while True:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 
 from make_synthetic import MPII_ANNOTATED, MPII_IMAGES, make_synthetic  # noqa: E402
 
-from mpii_pose import tfrecord  # noqa: E402
+from mpii_pose.shards import tfrecord_files as tfrecord  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BEAM_OPTIONS = "direct_num_workers=2,direct_running_mode=multi_processing"

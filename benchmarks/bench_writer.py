@@ -27,10 +27,10 @@ sys.path.insert(0, str(HERE))
 
 from make_synthetic import make_synthetic  # noqa: E402
 
-from mpii_pose.images import is_stored_verbatim  # noqa: E402
-from mpii_pose.planning import ShardTask, plan_split, shard_tasks  # noqa: E402
-from mpii_pose.shard_writer import write_shard  # noqa: E402
-from mpii_pose.sources import load_sources  # noqa: E402
+from mpii_pose.shards.image_bytes import is_stored_verbatim  # noqa: E402
+from mpii_pose.shards.plan import ShardTask, plan_split, shard_tasks  # noqa: E402
+from mpii_pose.shards.write import write_shard  # noqa: E402
+from mpii_pose.sources.assembly import load_sources  # noqa: E402
 
 
 def verbatim_tasks(manual: Path, out: Path) -> list[ShardTask]:

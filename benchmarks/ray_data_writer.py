@@ -23,7 +23,7 @@ SPLITS = {"train": ("train.json", 64), "validation": ("valid.json", 8)}
 
 def to_row(entry: dict, images: str) -> dict:
     """One person's features: the image (read, converted if need be) and its annotation."""
-    from mpii_pose.images import to_rgb_jpeg
+    from mpii_pose.shards.image_bytes import to_rgb_jpeg
 
     return {
         "image": to_rgb_jpeg((Path(images) / entry["image"]).read_bytes()),

@@ -4,7 +4,7 @@
     pip install torch --index-url https://download.pytorch.org/whl/cpu   # CPU-only; or any torch
     python examples/torch_loader.py --data_dir D
 
-Each worker reads examples with random access and transforms them with `mpii_pose.transforms`
+Each worker reads examples with random access and transforms them with `mpii_pose.training.numpy_transforms`
 (the pipeline's crop, HRNet augmentation and heatmaps); augmentation is drawn from a generator
 seeded by (seed, epoch, index), so a run is repeatable whatever the number of workers. It prints
 the first batch's shapes, then how many examples it loaded and how fast.
@@ -20,8 +20,8 @@ import tensorflow_datasets as tfds
 import torch
 
 import mpii_pose  # noqa: F401  (registers the dataset)
-from mpii_pose.pipeline_config import PipelineConfig
-from mpii_pose.transforms import batch_fields, sample_augmentation, transform_example
+from mpii_pose.training.config import PipelineConfig
+from mpii_pose.training.numpy_transforms import batch_fields, sample_augmentation, transform_example
 
 
 class MpiiPose(torch.utils.data.Dataset):

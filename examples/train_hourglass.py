@@ -1,4 +1,4 @@
-"""Train a stacked hourglass on mpii_pose with mpii_pose.pipeline, then report PCKh on validation.
+"""Train a stacked hourglass on mpii_pose with mpii_pose.training.tf_pipeline, then report PCKh on validation.
 
     mpii-pose build --manual_dir M --data_dir D
     python examples/train_hourglass.py --data_dir D --epochs 10 --batch_size 16 [--mixed_precision]
@@ -23,8 +23,8 @@ import tensorflow_datasets as tfds
 from hourglass import stacked_hourglass
 
 import mpii_pose  # noqa: F401  (registers the builder)
-from mpii_pose import pipeline
-from mpii_pose.evaluation import PCKhAccumulator, PCKhResult
+from mpii_pose.training import tf_pipeline as pipeline
+from mpii_pose.training.evaluation import PCKhAccumulator, PCKhResult
 
 STRIDE = 4  # the hourglass's output is a quarter of its input
 SMOKE = {

@@ -18,23 +18,14 @@ from tensorflow_datasets.core import splits as splits_lib
 from tensorflow_datasets.core import utils as tfds_utils
 from tensorflow_datasets.core.download import checksums as checksums_lib
 
-from mpii_pose import (
-    array_records,
-    build_record,
-    checks,
-    downloads,
-    image_check,
-    interruption,
-    leftovers,
-    log_filters,
-    manual_dir,
-    planning,
-    records,
-    sources,
-)
+from mpii_pose.base import build_lock, interruption, log_filters
 from mpii_pose.engines import Engine, choice
-from mpii_pose.example_writer import DeterministicExampleWriter
-from mpii_pose.features import feature_spec
+from mpii_pose.shards import array_record_files, verify
+from mpii_pose.shards import person_example as records
+from mpii_pose.shards.example_writer import DeterministicExampleWriter
+from mpii_pose.shards.features import feature_spec
+from mpii_pose.shards.plan import SplitPlan, SplitShardConfig, plan_split, shard_tasks
+from mpii_pose.sources import assembly, build_record, downloads, image_check, manual_dir
 
 _HOMEPAGE = "http://human-pose.mpi-inf.mpg.de/"
 # In the build's temporary folder, removed before commit: converted images the workers share,
@@ -101,12 +92,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         super().__init__(**kwargs)
         self.engine = choice.checked_name(engine) if isinstance(engine, str) else engine
         if strict_official is None:
-            flag = os.environ.get(sources.STRICT_OFFICIAL_ENV, "").strip().lower()
+            flag = os.environ.get(assembly.STRICT_OFFICIAL_ENV, "").strip().lower()
             strict_official = flag in ("1", "true", "yes")
         self.strict_official = strict_official
         self.last_write: WriteReport | None = None  # of the last build in this process
         # The lock of another build that finished this one while it waited, if one did.
-        self.waited_for: leftovers.Lock | None = None
+        self.waited_for: build_lock.Lock | None = None
         self._cap_told = False  # whether reading a capped build was warned of
 
     def _log_download_bytes(self) -> None:
@@ -152,16 +143,16 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
         extract_dir = epath.Path(config.extract_dir or downloads_dir / "extracted")
         dataset_dir = self.data_path.parent
-        made = leftovers.absent([dataset_dir])  # the lock makes it
-        lock = stack.enter_context(leftovers.build_lock(dataset_dir))
+        made = build_lock.absent([dataset_dir])  # the lock makes it
+        lock = stack.enter_context(build_lock.build_lock(dataset_dir))
         # Another build may have finished it while this one waited, or before it locked.
         if not config.download_mode.overwrite_dataset and self.is_prepared():
             self._take_finished_build(lock)
             return False
-        made = [*leftovers.absent([extract_dir, downloads_dir / self.name, downloads_dir]), *made]
-        stack.enter_context(leftovers.removed_if_empty_on_failure(made))  # in the lock
+        made = [*build_lock.absent([extract_dir, downloads_dir / self.name, downloads_dir]), *made]
+        stack.enter_context(build_lock.removed_if_empty_on_failure(made))  # in the lock
         if lock.held:
-            leftovers.remove_stale(dataset_dir, downloads_dir)
+            build_lock.remove_stale(dataset_dir, downloads_dir)
         return True
 
     def as_dataset(self, *args: Any, **kwargs: Any) -> Any:
@@ -207,7 +198,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "; ".join(found),
             )
 
-    def _take_finished_build(self, lock: leftovers.Lock) -> None:
+    def _take_finished_build(self, lock: build_lock.Lock) -> None:
         """Reads the build that another process finished while this one waited for it."""
         self.info.read_from_directory(self.data_path)
         self.waited_for = lock
@@ -261,7 +252,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _sources(
         self, dl_manager: tfds.download.DownloadManager
-    ) -> tuple[dict[str, sources.SplitSource], dict[str, epath.Path]]:
+    ) -> tuple[dict[str, assembly.SplitSource], dict[str, epath.Path]]:
         """Every split's source: the manual directory first, downloads for what it lacks (and
         the folders those were extracted to, by archive name)."""
         manual = _manual_dir(dl_manager)
@@ -272,13 +263,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             self.name,
             mirror=downloads.mirror_from_env(),
         )
-        split_sources = sources.load_sources(
+        split_sources = assembly.load_sources(
             manual, tuple(downloaded.values()), self.strict_official
         )
         return split_sources, downloaded
 
     def _generate_examples(
-        self, source: sources.SplitSource
+        self, source: assembly.SplitSource
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         yield from records.generate_examples(source)
 
@@ -304,8 +295,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         cap = download_config.max_examples_per_split
         image_check.check_images(split_sources.values(), cap)
         plans = [
-            planning.plan_split(source, cap, download_config.num_shards)
-            for source in split_sources.values()
+            plan_split(source, cap, download_config.num_shards) for source in split_sources.values()
         ]
         self._record_inputs(_manual_dir(dl_manager), downloaded, cap, split_sources, plans)
         chosen = choice.choose(
@@ -323,7 +313,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             ran_on = f"{chosen.name} ({choice.WRITERS[chosen.name]})"
             self.last_write = WriteReport(ran_on, chosen.reason, seconds)
             for plan, info in zip(plans, split_infos, strict=True):
-                checks.verify_split(
+                verify.verify_split(
                     plan.split,
                     info.filepaths,
                     info.shard_lengths,
@@ -341,8 +331,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         manual: epath.Path | None,
         downloaded: dict[str, epath.Path],
         cap: int | None,
-        split_sources: dict[str, sources.SplitSource],
-        plans: list[planning.SplitPlan],
+        split_sources: dict[str, assembly.SplitSource],
+        plans: list[SplitPlan],
     ) -> None:
         """Puts what the build is made from in its metadata.json, and warns of what its persons
         lack (head boxes, official fields) and how to add it."""
@@ -361,7 +351,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         build_record.warn_lacking(planned)
 
     def _write_with_tfds(
-        self, plan: planning.SplitPlan, download_config: tfds.download.DownloadConfig
+        self, plan: SplitPlan, download_config: tfds.download.DownloadConfig
     ) -> splits_lib.SplitInfo:
         """One TFDS split writer per split, so that each split gets its own shard count."""
         use_beam = download_config.beam_options is not None or download_config.beam_runner
@@ -372,9 +362,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             max_examples_per_split=download_config.max_examples_per_split,
             beam_options=download_config.beam_options,
             beam_runner=download_config.beam_runner,
-            shard_config=planning.SplitShardConfig(
-                num_shards=download_config.num_shards, split=plan.split
-            ),
+            shard_config=SplitShardConfig(num_shards=download_config.num_shards, split=plan.split),
             example_writer=self._example_writer(),
             ignore_duplicates=download_config.ignore_duplicates,
         )
@@ -391,7 +379,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return future.result()
 
     def _write_with_engine(
-        self, engine: Engine, plans: list[planning.SplitPlan]
+        self, engine: Engine, plans: list[SplitPlan]
     ) -> tuple[list[splits_lib.SplitInfo], str, float]:
         """Runs every shard write with the engine, then counts each shard file against the plan;
         returns the splits, where the writes ran and the seconds they took."""
@@ -402,7 +390,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         tasks = [
             task
             for plan in plans
-            for task in planning.shard_tasks(
+            for task in shard_tasks(
                 plan,
                 [str(p) for p in templates[plan.split].sharded_filepaths(len(plan.shard_lengths))],
                 str(converted_dir),
@@ -417,7 +405,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             start = time.perf_counter()
             try:
                 ran_on = engine.run(tasks, _LastUpdateUndrawn(progress, total))
-                receipts = array_records.read_receipts(receipts_dir)
+                receipts = array_record_files.read_receipts(receipts_dir)
             finally:
                 for scratch in (converted_dir, receipts_dir):
                     if scratch.exists():
@@ -426,7 +414,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         split_infos = []
         for plan in plans:
             template = templates[plan.split]
-            num_bytes = checks.verify_split(
+            num_bytes = verify.verify_split(
                 plan.split,
                 template.sharded_filepaths(len(plan.shard_lengths)),
                 plan.shard_lengths,
@@ -468,7 +456,7 @@ class _LastUpdateUndrawn:
         self._bar.update(n)
 
 
-def _beam_examples(source: sources.SplitSource) -> Any:
+def _beam_examples(source: assembly.SplitSource) -> Any:
     """The split as a Beam PTransform (of (key, example) pairs), for TFDS's own Beam writer
     (`tfds build --beam_...`)."""
     import apache_beam as beam

@@ -7,8 +7,8 @@ import sys
 import pytest
 from PIL import Image
 
-from mpii_pose import tfrecord
-from mpii_pose.sources import load_sources
+from mpii_pose.shards import tfrecord_files
+from mpii_pose.sources.assembly import load_sources
 from tests.conftest import REPO, checked
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -109,7 +109,7 @@ def test_writer_microbenchmark_measures_both_on_the_same_persons(tmp_path):
 
 
 def tfrecord_count(path) -> int:
-    return tfrecord.count_records(path)[0]
+    return tfrecord_files.count_records(path)[0]
 
 
 @pytest.mark.slow

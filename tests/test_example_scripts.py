@@ -14,8 +14,8 @@ sys.path.insert(0, str(REPO / "examples"))
 import hourglass  # noqa: E402
 import train_hourglass  # noqa: E402
 
-from mpii_pose.manual_dir import SAMPLE_DIR  # noqa: E402
-from mpii_pose.pipeline import PipelineConfig  # noqa: E402
+from mpii_pose.sources.manual_dir import SAMPLE_DIR  # noqa: E402
+from mpii_pose.training.tf_pipeline import PipelineConfig  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_grain_example_draws_batches_and_scores_the_targets(array_record_build):
 def test_torch_example_loads_batches(array_record_build):
     pytest.importorskip(
         "torch", reason="PyTorch is not a dependency; its recipe uses only the data source and "
-        "mpii_pose.transforms, which the Grain tests cover"
+        "mpii_pose.training.numpy_transforms, which the Grain tests cover"
     )  # fmt: skip
     result = checked([sys.executable, REPO / "examples" / "torch_loader.py",
                       "--data_dir", array_record_build, "--batch_size", "4"])  # fmt: skip

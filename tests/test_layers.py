@@ -1,5 +1,6 @@
-"""The package's layers: sources → plan → writer → engines → builder → CLI, readers of a build on
-the side, the sample and fixture writers outside. An import that runs against them fails here."""
+"""The package's layers, one folder each: base → sources → shards → engines → builder → cli;
+training and benchmark, readers of a build, on the side; the sample and fixture writers outside.
+A module's layer is its folder; an import that runs against the layers fails here."""
 
 import ast
 from pathlib import Path
@@ -8,47 +9,34 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mpii_pose"
 
-# Each module's layer, by module name (a package stands for its modules).
+# The layers that are folders of the package.
+FOLDERS = ("base", "sources", "shards", "engines", "training", "benchmark", "cli", "sample")
+# The modules at the top: the TFDS dataset folder's own files, and the old import paths kept.
 LAYER_OF: dict[str, str] = {
-    **dict.fromkeys(
-        ["errors", "skeleton", "interruption", "tf_startup", "leftovers", "log_filters"], "base"
-    ),
-    **dict.fromkeys(
-        ["annotations", "head_boxes", "mat_values", "official_annotations", "official_matching"]
-        + ["manual_dir"]
-        + ["downloads", "sources", "image_check", "build_record"],
-        "sources",
-    ),
-    "planning": "plan",
-    **dict.fromkeys(
-        ["records", "images", "features", "example_encoder", "example_writer", "tfrecord"]
-        + ["array_records", "shard_writer", "checks"],
-        "writer",
-    ),
-    "engines": "engines",
     "mpii_pose_dataset_builder": "builder",
     "": "builder",  # the package's __init__ registers the builder
+    "mpii_pose_dataset_builder_test": "tests",  # TFDS's test of the builder, on the sample
     **dict.fromkeys(
         ["pipeline", "pipeline_config", "transforms", "grain_loader", "evaluation", "drawing"]
-        + ["predictions", "submission", "submission_score"],
-        "readers",
+        + ["skeleton", "errors", "submission"],
+        "moved",  # `mpii_pose.pipeline` is `mpii_pose.training.tf_pipeline`, and so on
     ),
-    **dict.fromkeys(["cli", "submit_command", "score_command"], "cli"),
-    "sample": "sample",
-    "mpii_pose_dataset_builder_test": "tests",  # TFDS's test of the builder, on the sample
+    **{folder: folder for folder in FOLDERS},
 }
 # What each layer may import besides itself.
 MAY_IMPORT: dict[str, set[str]] = {
     "base": set(),
     "sources": {"base"},
-    "plan": {"base", "sources"},
-    "writer": {"base", "sources", "plan"},
-    "engines": {"base", "sources", "plan", "writer"},
-    "builder": {"base", "sources", "plan", "writer", "engines"},
-    "readers": {"base", "sources"},
-    "cli": {"base", "sources", "plan", "writer", "engines", "builder", "readers"},
-    "sample": {"base", "sources", "plan", "writer", "engines", "builder", "readers"},
-    "tests": {"base", "sources", "plan", "writer", "engines", "builder", "readers", "sample"},
+    "shards": {"base", "sources"},
+    "engines": {"base", "sources", "shards"},
+    "builder": {"base", "sources", "shards", "engines"},
+    "training": {"base", "sources"},
+    "benchmark": {"base", "sources", "training"},
+    "cli": {"base", "sources", "shards", "engines", "builder", "training", "benchmark"},
+    "moved": {"base", "training", "benchmark"},
+    "sample": {"base", "sources", "shards", "engines", "builder", "training", "benchmark"},
+    "tests": {"base", "sources", "shards", "engines", "builder", "training", "benchmark"}
+    | {"sample"},
 }
 
 
@@ -110,8 +98,16 @@ def test_every_import_follows_the_layers(path):
 
 def test_the_check_sees_an_import_against_the_layers(tmp_path):
     """The test above can fail: an upward import and an import of the sample are found."""
-    module = tmp_path / "planning.py"
-    module.write_text("from mpii_pose.shard_writer import write_shard\nimport mpii_pose.sample\n")
-    assert imported(module) == {"shard_writer", "sample"}
-    assert layer("shard_writer") not in MAY_IMPORT[layer("planning")]
-    assert layer("sample.generator") not in MAY_IMPORT[layer("records")]
+    module = tmp_path / "plan.py"
+    module.write_text("from mpii_pose.engines.choice import WRITERS\nimport mpii_pose.sample\n")
+    assert imported(module) == {"engines.choice", "sample"}
+    assert layer("engines.choice") not in MAY_IMPORT[layer("shards.plan")]
+    assert layer("sample.generator") not in MAY_IMPORT[layer("shards.person_example")]
+
+
+def test_every_module_is_in_a_layer_folder():
+    """Only the TFDS dataset folder's own modules and the kept old paths sit at the top."""
+    top = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    assert top <= {
+        name for name, layer in LAYER_OF.items() if layer in ("builder", "tests", "moved")
+    }

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from mpii_pose.log_filters import BEAM_NO_APITOOLS, TFDS_DTYPE_DEPRECATED
+from mpii_pose.base.log_filters import BEAM_NO_APITOOLS, TFDS_DTYPE_DEPRECATED
 from tests.conftest import BIN, REPO, checked, clean_clone, fresh_env, run_in
 
 README = REPO / "README.md"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from mpii_pose.planning import ShardTask
+from mpii_pose.shards.plan import ShardTask
 
 # Each engine, and how it runs the shard writes.
 ENGINES: dict[str, str] = {

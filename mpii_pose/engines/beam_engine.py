@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from mpii_pose import errors
+from mpii_pose.base import errors
+from mpii_pose.base.log_filters import BEAM_NO_APITOOLS, without_messages
 from mpii_pose.engines import Progress
-from mpii_pose.log_filters import BEAM_NO_APITOOLS, without_messages
-from mpii_pose.planning import ShardTask
-from mpii_pose.shard_writer import write_shard
+from mpii_pose.shards.plan import ShardTask
+from mpii_pose.shards.write import write_shard
 
 if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions

@@ -13,9 +13,9 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from mpii_pose.base.errors import MpiiPoseError
 from mpii_pose.engines import ENGINES, Engine, make_engine
-from mpii_pose.errors import MpiiPoseError
-from mpii_pose.shard_writer import FILE_WRITERS
+from mpii_pose.shards.write import FILE_WRITERS
 
 if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions

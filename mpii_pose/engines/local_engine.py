@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import Sequence
 
 from mpii_pose.engines import Progress
-from mpii_pose.planning import ShardTask
-from mpii_pose.shard_writer import write_shard
+from mpii_pose.shards.plan import ShardTask
+from mpii_pose.shards.write import write_shard
 
 
 class LocalEngine:

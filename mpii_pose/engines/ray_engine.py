@@ -13,11 +13,11 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
+from mpii_pose.base.interruption import handlers_kept
 from mpii_pose.engines import Progress
 from mpii_pose.engines.choice import available_cpus
-from mpii_pose.interruption import handlers_kept
-from mpii_pose.planning import ShardTask
-from mpii_pose.shard_writer import write_shard
+from mpii_pose.shards.plan import ShardTask
+from mpii_pose.shards.write import write_shard
 
 _USAGE_STATS = "RAY_USAGE_STATS_ENABLED"
 _AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"

@@ -20,11 +20,11 @@ from typing import cast
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mpii_pose.annotations import HeadBox
-from mpii_pose.manual_dir import OFFICIAL_DIR, OFFICIAL_FILE
-from mpii_pose.official_annotations import OfficialPerson
+from mpii_pose.base.skeleton import LIMBS, NUM_JOINTS
 from mpii_pose.sample.mat_writers import ground_truth_mat, official_images, official_mat
-from mpii_pose.skeleton import LIMBS, NUM_JOINTS
+from mpii_pose.sources.annotations import HeadBox
+from mpii_pose.sources.manual_dir import OFFICIAL_DIR, OFFICIAL_FILE
+from mpii_pose.sources.official_annotations import OfficialPerson
 
 IMAGE_SIZE = (320, 240)
 # Standing figure, (x, y) in units of body height around the pelvis; the person's right is image left.

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from mpii_pose.mat_values import mat_bytes
-from mpii_pose.official_annotations import HEAD_BOX_FIELDS, OfficialPerson
+from mpii_pose.sources.mat_values import mat_bytes
+from mpii_pose.sources.official_annotations import HEAD_BOX_FIELDS, OfficialPerson
 
-# MPII's joint names in gt_valid.mat's `dataset_joints`, in the order of mpii_pose.skeleton.
+# MPII's joint names in gt_valid.mat's `dataset_joints`, in the order of mpii_pose.base.skeleton.
 _MAT_JOINT_NAMES = (
     "rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thor",
     "neck", "head", "rwri", "relb", "rsho", "lsho", "lelb", "lwri",

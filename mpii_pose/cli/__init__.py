@@ -1,0 +1,1 @@
+"""The `mpii-pose` command: `main` parses and dispatches, one module per subcommand besides."""

@@ -1,0 +1,62 @@
+"""Count what a build wrote against what it planned, whatever wrote it: nothing is lost silently.
+
+Runs before a build is committed. TFRecord shards are counted from their record headers (no
+decoding); other formats through TFDS's file adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from etils import epath
+from tensorflow_datasets.core import file_adapters
+
+from mpii_pose.base.errors import IncompleteBuildError
+from mpii_pose.shards import tfrecord_files
+
+
+def count_examples(
+    path: epath.Path, file_format: file_adapters.FileFormat
+) -> tuple[int, int | None]:
+    """The number of records in one shard file and their bytes (None where the format hides them)."""
+    if file_format == file_adapters.FileFormat.TFRECORD:
+        return tfrecord_files.count_records(path)
+    return file_adapters.ADAPTER_FOR_FORMAT[file_format].num_examples(path), None
+
+
+def verify_split(
+    split: str,
+    files: Sequence[epath.Path],
+    shard_lengths: Sequence[int],
+    expected: int,
+    file_format: file_adapters.FileFormat,
+    receipts: Mapping[str, int] | None = None,
+) -> int | None:
+    """Checks that the split's shard files hold `shard_lengths` records, `expected` in all.
+
+    Returns the bytes of all records (TFDS's `numBytes`), or None where the format hides them
+    and no `receipts` (record bytes by shard file name, from the writers) tell them; a shard
+    without its receipt then was not finished.
+    """
+    if sum(shard_lengths) != expected:
+        raise IncompleteBuildError(
+            f"split {split}: {sum(shard_lengths)} examples written, {expected} annotated persons"
+        )
+    total: int | None = 0
+    for path, length in zip(files, shard_lengths, strict=True):
+        try:
+            found, size = count_examples(path, file_format)
+        except FileNotFoundError:
+            raise IncompleteBuildError(f"split {split}: shard {path} was not written") from None
+        except tfrecord_files.CorruptRecordFile as err:
+            raise IncompleteBuildError(f"split {split}: {err}") from None
+        if found != length:
+            raise IncompleteBuildError(
+                f"split {split}: shard {path} holds {found} examples, {length} expected"
+            )
+        if size is None and receipts is not None:
+            if path.name not in receipts:
+                raise IncompleteBuildError(f"split {split}: shard {path} was not finished")
+            size = receipts[path.name]
+        total = None if size is None or total is None else total + size
+    return total

@@ -1,0 +1,270 @@
+"""What a build downloads when the manual directory lacks it: the official images and annotations
+(.mat, for occlusion, activities and head boxes), and mmpose's JSON.
+
+Downloads go through TFDS's download manager, verified against `checksums.tsv` where a checksum is
+published. `MPII_POSE_MIRROR` fetches every file from a mirror instead (verified against the
+official file's checksum); `MPII_POSE_CHECKSUMS` reads and registers checksums in another file.
+Before anything is downloaded, the log says what the manual directory lacks; an unreachable host
+fails the build at once. A failed or interrupted download leaves no partial file behind: the next
+run starts it afresh. `manual_instructions` tells users what to put where instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+
+from etils import epath
+from tensorflow_datasets.core.download import checksums
+from tensorflow_datasets.core.download.download_manager import DownloadManager
+
+from mpii_pose.base import build_lock
+from mpii_pose.base.errors import DownloadError, ManualDirError
+from mpii_pose.sources import manual_dir
+
+_LOG = logging.getLogger(__name__)
+
+MIRROR_ENV = "MPII_POSE_MIRROR"
+CHECKSUMS_ENV = "MPII_POSE_CHECKSUMS"
+_CONNECT_TIMEOUT_S = 10  # a host that neither answers nor refuses by then is left to TFDS's retries
+
+
+@dataclasses.dataclass(frozen=True)
+class Archive:
+    """One downloadable file and the part of the manual directory it stands in for."""
+
+    part: str  # manual_dir.IMAGES or manual_dir.ANNOTATIONS
+    filename: str
+    url: str
+    check: Callable[[epath.Path], object]  # raises ManualDirError when the content is not there
+    what: str  # for messages: whose file it is, and its size when large
+
+
+IMAGES_ARCHIVE = Archive(
+    manual_dir.IMAGES,
+    "mpii_human_pose_v1.tar.gz",
+    "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1.tar.gz",
+    manual_dir.find_images_dir,
+    "the official images, 12 GB",
+)
+JSON_ARCHIVE = Archive(
+    manual_dir.ANNOTATIONS,
+    "mpii_annotations.tar",
+    "https://download.openmmlab.com/mmpose/datasets/mpii_annotations.tar",
+    manual_dir.find_annotation_files,
+    "mmpose's JSON annotations",
+)
+OFFICIAL_ARCHIVE = Archive(
+    manual_dir.ANNOTATIONS,
+    "mpii_human_pose_v1_u12_2.zip",
+    "https://datasets.d2.mpi-inf.mpg.de/andriluka14cvpr/mpii_human_pose_v1_u12_2.zip",
+    manual_dir.require_official_file,
+    "the official annotations",
+)
+ARCHIVES: tuple[Archive, ...] = (IMAGES_ARCHIVE, JSON_ARCHIVE, OFFICIAL_ARCHIVE)
+# HRNet's data release, where its JSON and gt_valid.mat come from (not downloaded: a Google Drive).
+HRNET_DATA = "https://github.com/leoxiaobin/deep-high-resolution-net.pytorch#data-preparation"
+
+
+def manual_instructions() -> str:
+    """What a manual directory may hold instead of each download, and where to get it: the
+    builder's MANUAL_DOWNLOAD_INSTRUCTIONS, from the names `manual_dir` searches for."""
+
+    def names(files: Sequence[str]) -> str:
+        quoted = [f"`{name}`" for name in files]
+        return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 2 else quoted)
+
+    files = manual_dir.ANNOTATION_FILES
+    splits = [f"  - {split}: {names(files[split])}" for split in manual_dir.REQUIRED_SPLITS]
+    test = manual_dir.TEST_SPLIT
+    splits.append(f"  - optionally {test} (test persons without joints): {names(files[test])}")
+    folders = ", ".join(f"`{folder}/`" for folder in manual_dir.ANNOTATION_DIRS if folder)
+    annot = next(folder for folder in manual_dir.ANNOTATION_DIRS if folder)
+    images = manual_dir.IMAGES_DIR
+    split_lines = "\n".join(splits)
+    return f"""\
+Optional: what the manual directory (`--manual_dir`, by default
+`<data_dir>/downloads/manual/`) holds is used instead of downloading it.
+
+* `{images}/`: {IMAGES_ARCHIVE.what} (sha256 in checksums.tsv), from
+  {IMAGES_ARCHIVE.url}
+  unpacked in the manual directory; it creates `{images}/` with 24,984 JPEGs.
+* The HRNet/mmpose JSON annotations, one entry per person; exactly one file per
+  split (HRNet's names, then mmpose's `mpii_` ones):
+{split_lines}
+  HRNet's are in the `mpii/annot/` folder of its data release
+  ({HRNET_DATA}),
+  mmpose's in {JSON_ARCHIVE.url}.
+  They may sit at the top of the manual directory or in one of
+  {folders}.
+* For PCKh evaluation, the validation head boxes, found like the JSON:
+  {names(manual_dir.HEAD_BOX_FILES["validation"])} (HRNet's or mmpose's). Without them the
+  validation `head_box` is NaN.
+* Optional, for occlusion flags, activities and head boxes of all persons:
+  `{manual_dir.OFFICIAL_FILE}`, found like the JSON, from
+  {OFFICIAL_ARCHIVE.url}
+
+What is missing is downloaded: the images archive above, and for the annotations
+mmpose's {JSON_ARCHIVE.filename} with the official {OFFICIAL_ARCHIVE.filename}.
+
+Layout example:
+    manual_dir/{images}/000001163.jpg ...
+    manual_dir/{annot}/{files["train"][0]}
+    manual_dir/{annot}/{files["validation"][0]}
+    manual_dir/{annot}/{manual_dir.HEAD_BOX_FILES["validation"][0]}
+    manual_dir/{manual_dir.OFFICIAL_DIR}/{manual_dir.OFFICIAL_FILE}
+"""
+
+
+def archive_url(archive: Archive, mirror: str | None = None) -> str:
+    """Where `archive` is fetched from: its official URL, or `mirror`/<file name>."""
+    return f"{mirror.rstrip('/')}/{archive.filename}" if mirror else archive.url
+
+
+def mirrored_url_infos(
+    url_infos: Mapping[str, checksums.UrlInfo], mirror: str | None
+) -> dict[str, checksums.UrlInfo]:
+    """`url_infos` plus, for a mirror, each listed file under its mirror URL with the same checksum."""
+    infos = dict(url_infos)
+    if mirror:
+        by_name = {info.filename: info for info in url_infos.values() if info.filename}
+        for archive in ARCHIVES:
+            if archive.filename in by_name:
+                infos.setdefault(archive_url(archive, mirror), by_name[archive.filename])
+    return infos
+
+
+def fetch(
+    dl_manager: DownloadManager,
+    manual: epath.Path | None,
+    parts: Sequence[str],
+    dataset: str,
+    mirror: str | None = None,
+) -> dict[str, epath.Path]:
+    """Downloads and extracts the archives of the `parts` that `manual` lacks; returns their
+    extracted folders by archive name.
+
+    Says first what is missing and what is downloaded instead; fails at once, naming what to put
+    where, when a host cannot be resolved or refuses the connection.
+    """
+    archives = [archive for archive in ARCHIVES if archive.part in parts]
+    if not archives:
+        return {}
+    downloads_dir = epath.Path(dl_manager.download_dir)
+    missing = _missing(manual, parts, downloads_dir)
+    urls = [archive_url(archive, mirror) for archive in archives]
+    unreachable = []
+    for archive, url in zip(archives, urls, strict=True):
+        try:
+            check_reachable(url)
+        except OSError as err:
+            unreachable.append(f"cannot download {archive.filename} from {url}: {err}")
+    if unreachable:
+        where = manual or "there (or in a folder given as --manual_dir M)"
+        raise DownloadError(
+            "\n".join(unreachable) + f".\n{missing[0].upper()}{missing[1:]}.\n"
+            f"Put the missing files {'in ' if manual else ''}{where}, or set {MIRROR_ENV} to a "
+            f"mirror that serves {_listed([archive.filename for archive in archives])}."
+        )
+    fetching = "; ".join(
+        f"{a.filename} ({a.what}) from {url}" for a, url in zip(archives, urls, strict=True)
+    )
+    _LOG.warning("%s: downloading %s", missing, fetching)
+    return {
+        archive.filename: _fetch_one(dl_manager, archive, url, downloads_dir, dataset)
+        for archive, url in zip(archives, urls, strict=True)
+    }
+
+
+def _listed(names: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+def _missing(manual: epath.Path | None, parts: Sequence[str], downloads_dir: epath.Path) -> str:
+    """What the manual directory lacks, in words."""
+    if manual is None:
+        return (
+            f"there is no manual directory (by default {downloads_dir / 'manual'}) with "
+            + " and ".join(manual_dir.describe_part(part) for part in parts)
+        )
+    has = [name for part, name in manual_dir.PARTS.items() if part not in parts]
+    lacks = " nor ".join(manual_dir.describe_part(part) for part in parts)
+    if has:
+        return f"the manual directory {manual} has {' and '.join(has)} but no {lacks}"
+    return f"the manual directory {manual} has neither {lacks}"
+
+
+def check_reachable(url: str, timeout: float = _CONNECT_TIMEOUT_S) -> None:
+    """Raises OSError when the host of an http(s) `url` (or its proxy) cannot be resolved or refuses
+    connections, the failures that TFDS would retry for minutes. A slow host is left to TFDS."""
+    target = urllib.parse.urlsplit(url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        return
+    proxy = urllib.request.getproxies().get(target.scheme)
+    if proxy and not urllib.request.proxy_bypass(target.hostname):
+        target = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        socket.create_connection((target.hostname, port), timeout=timeout).close()
+    except TimeoutError:
+        pass
+
+
+def _fetch_one(
+    dl_manager: DownloadManager, archive: Archive, url: str, downloads_dir: epath.Path, dataset: str
+) -> epath.Path:
+    """Downloads and extracts one archive, checks what it holds; returns the extracted folder.
+
+    Whatever stops it (an error, Ctrl-C, SIGTERM) removes the partial download first. An archive
+    without the expected content is deleted with its extraction, so that a rerun (e.g. after
+    fixing a mirror) fetches it again.
+    """
+    try:
+        path = epath.Path(dl_manager.download(url))
+        root = epath.Path(dl_manager.extract(path))
+    except BaseException as err:  # TFDS raises its own types, requests' and tarfile's
+        build_lock.remove(build_lock.partial_downloads(downloads_dir, dataset))
+        if not isinstance(err, Exception):
+            raise
+        raise DownloadError(
+            f"downloading {url} failed: {err}\n"
+            "Nothing partial was kept; run the build again to restart the download."
+        ) from err
+    try:
+        archive.check(root)
+    except ManualDirError as err:
+        held = describe(root)
+        build_lock.remove([root, path, path.with_name(path.name + ".INFO")])
+        raise DownloadError(
+            f"{url} is not the expected {archive.filename}: {err}; it holds {held}. "
+            "It was deleted: run the build again to download it anew."
+        ) from None
+    return root
+
+
+def describe(root: epath.Path, limit: int = 8) -> str:
+    """The first few entries of an extracted archive, for error messages."""
+    if not root.is_dir():
+        return "a single file"
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+    if not names:
+        return "nothing"
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def mirror_from_env() -> str | None:
+    """The mirror set in the environment, if any."""
+    return os.environ.get(MIRROR_ENV) or None
+
+
+def checksums_file_from_env() -> epath.Path | None:
+    """The checksums file set in the environment, if any."""
+    path = os.environ.get(CHECKSUMS_ENV)
+    return epath.Path(path) if path else None

@@ -1,0 +1,258 @@
+"""Training input pipeline: person crops, HRNet-style augmentation and Gaussian heatmap targets.
+
+Graph-mode TensorFlow only (no `py_function`, no numpy in map functions), so it runs inside
+`tf.data` on every core. Not imported by `import mpii_pose`, which stays free of TensorFlow.
+
+Conventions:
+
+- Sizes are **(height, width)**, as in TensorFlow; points and strides are **(x, y)**.
+- Pixel coordinates are 0-based with **integer values at pixel centres** (as `cv2.warpAffine` and
+  `ImageProjectiveTransformV3`): a crop of width W spans x in [-0.5, W - 0.5].
+- Crop and heatmap are centre-aligned: heatmap cell j covers crop pixels [j·s - 0.5, (j+1)·s - 0.5),
+  so heatmap x = (crop x + 0.5) / s - 0.5 with stride s = image width / heatmap width (the same for
+  y), as `tf.image.resize` maps pixels. (HRNet uses crop x / s, 0.375 crop px off at s = 4.)
+- `transform` is the 2×3 affine matrix from original-image 0-based pixels to crop pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from mpii_pose.base.skeleton import NUM_JOINTS
+from mpii_pose.training.config import FLIP_PERMUTATION, PIXELS_PER_SCALE, PipelineConfig
+
+
+def person_box(
+    center: tf.Tensor, scale: tf.Tensor, config: PipelineConfig
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The stored 1-based center and scale as the 0-based (center, scale) the crop is built from."""
+    if config.hrnet_adjustment:
+        center = center + tf.stack([0.0, 15.0 * scale])
+        scale = scale * 1.25
+    return center - 1.0, scale
+
+
+def affine_matrix(
+    center: tf.Tensor,
+    scale: tf.Tensor,
+    rotation: tf.Tensor,
+    flip: tf.Tensor,
+    image_size: tuple[int, int],
+) -> tf.Tensor:
+    """2×3 matrix: 0-based image px -> crop px. A 200·scale px square around `center`, widened to
+    the crop's aspect, fills the crop; rotated by `rotation` degrees, then mirrored if `flip`."""
+    height, width = image_size
+    zoom = min(height, width) / (PIXELS_PER_SCALE * scale)
+    radians = rotation * (math.pi / 180.0)
+    cos, sin = tf.cos(radians) * zoom, tf.sin(radians) * zoom
+    mirror = tf.where(flip, -1.0, 1.0)
+    linear = tf.stack([[mirror * cos, mirror * sin], [-sin, cos]])
+    middle = tf.constant([(width - 1) / 2, (height - 1) / 2])
+    shift = middle - tf.linalg.matvec(linear, center)
+    return tf.concat([linear, shift[:, None]], axis=1)
+
+
+def invert_affine(matrix: tf.Tensor) -> tf.Tensor:
+    """Inverse of 2×3 affine matrices (any leading batch dimensions)."""
+    a, b, c = matrix[..., 0, 0], matrix[..., 0, 1], matrix[..., 0, 2]
+    d, e, f = matrix[..., 1, 0], matrix[..., 1, 1], matrix[..., 1, 2]
+    det = a * e - b * d
+    rows = [[e, -b, b * f - c * e], [-d, a, c * d - a * f]]
+    return tf.stack([tf.stack(row, axis=-1) for row in rows], axis=-2) / det[..., None, None]
+
+
+def apply_affine(matrix: tf.Tensor, points: tf.Tensor) -> tf.Tensor:
+    """Points (..., N, 2) mapped by 2×3 matrices (..., 2, 3)."""
+    return tf.linalg.matmul(points, matrix[..., :2], transpose_b=True) + matrix[..., None, :, 2]
+
+
+def sample_augmentation(
+    seed: tf.Tensor, config: PipelineConfig
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(scale multiplier, rotation in degrees, flip) drawn as HRNet does, from a stateless seed."""
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    sf, rf = config.scale_factor, config.rotation_factor
+    multiplier = tf.clip_by_value(
+        1.0 + sf * tf.random.stateless_normal([], seeds[0]), 1.0 - sf, 1.0 + sf
+    )
+    angle = tf.clip_by_value(rf * tf.random.stateless_normal([], seeds[1]), -2.0 * rf, 2.0 * rf)
+    rotate = tf.random.stateless_uniform([], seeds[2]) < config.rotation_probability
+    flip = tf.random.stateless_uniform([], seeds[3]) < config.flip_probability
+    return multiplier, tf.where(rotate, angle, 0.0), flip
+
+
+def warp_image(image: tf.Tensor, matrix: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    """The float32 crop of `image` under `matrix`: bilinear, black (0) outside the image."""
+    inverse = tf.reshape(invert_affine(matrix), [6])  # the op maps output pixels to input pixels
+    crop = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.cast(image, tf.float32)[None],
+        transforms=tf.concat([inverse, tf.zeros([2])], axis=0)[None],
+        output_shape=tf.constant(size, tf.int32),
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+    return tf.ensure_shape(crop[0], (*size, 3))
+
+
+def crop_to_heatmap(points: tf.Tensor, config: PipelineConfig) -> tf.Tensor:
+    """Crop px -> heatmap px, centre-aligned (see the module docstring)."""
+    return (points + 0.5) / tf.constant(config.stride, tf.float32) - 0.5
+
+
+def gaussian_heatmaps(points: tf.Tensor, weight: tf.Tensor, config: PipelineConfig) -> tf.Tensor:
+    """(h, w, J) maps: exp(-d²/2σ²) around each joint's sub-pixel heatmap position, times weight."""
+    height, width = config.heatmap_size
+    scale = -0.5 / config.sigma**2
+    gx = tf.exp(scale * tf.square(tf.range(width, dtype=tf.float32) - points[:, :1]))  # (J, w)
+    gy = tf.exp(scale * tf.square(tf.range(height, dtype=tf.float32) - points[:, 1:]))  # (J, h)
+    return tf.einsum("jy,jx,j->yxj", gy, gx, weight)
+
+
+def normalize(crop: tf.Tensor, config: PipelineConfig) -> tf.Tensor:
+    """RGB 0-255 -> (rgb / 255 - mean) / std."""
+    mean, std = tf.constant(config.mean, tf.float32), tf.constant(config.std, tf.float32)
+    return (crop / 255.0 - mean) / std
+
+
+def decoded_image(image: tf.Tensor) -> tf.Tensor:
+    """The uint8 RGB image, decoding it first if it came as JPEG bytes (`tfds.decode.SkipDecoding`)."""
+    if image.dtype == tf.string:
+        return tf.io.decode_jpeg(image, channels=3)
+    return image
+
+
+def transform_example(
+    example: dict[str, tf.Tensor],
+    config: PipelineConfig,
+    training: bool = False,
+    seed: tf.Tensor | None = None,
+) -> dict[str, tf.Tensor]:
+    """One mpii_pose example -> training inputs and targets; features it does not use pass through.
+
+    Replaces `image` (normalised float32 crop), `joints` (crop px) and `visibility` (both in the
+    output joint order, left/right swapped under a flip); adds `heatmaps` (h, w, 16),
+    `target_weight` (16,) and `transform` (2, 3). `training` augments with the stateless `seed`
+    (shape [2] integers), so that the same seed gives the same example.
+    """
+    multiplier, rotation, flip = tf.constant(1.0), tf.constant(0.0), tf.constant(False)
+    if training:
+        if seed is None:
+            raise ValueError("training=True needs a seed: shape [2] integers")
+        multiplier, rotation, flip = sample_augmentation(seed, config)
+    return augmented_example(example, config, multiplier, rotation, flip)
+
+
+def augmented_example(
+    example: dict[str, tf.Tensor],
+    config: PipelineConfig,
+    multiplier: tf.Tensor,
+    rotation: tf.Tensor,
+    flip: tf.Tensor,
+) -> dict[str, tf.Tensor]:
+    """`transform_example` with given augmentation: the crop scaled by `multiplier`, rotated by
+    `rotation` degrees, mirrored if `flip`."""
+    # The dataset's float64 values, in the float32 that TensorFlow's image ops work in.
+    center, scale, source_joints = (
+        tf.cast(example[name], tf.float32) for name in ("center", "scale", "joints")
+    )
+    center, scale = person_box(center, scale, config)
+    matrix = affine_matrix(center, scale * multiplier, rotation, flip, config.image_size)
+    crop = warp_image(decoded_image(example["image"]), matrix, config.image_size)
+    joints = apply_affine(matrix, source_joints - 1.0)
+    order = tf.where(flip, FLIP_PERMUTATION, tf.range(NUM_JOINTS))
+    joints, visibility = tf.gather(joints, order), tf.gather(example["visibility"], order)
+    height, width = config.image_size
+    inside = tf.reduce_all(
+        (joints >= -0.5) & (joints < tf.constant([width - 0.5, height - 0.5])), axis=-1
+    )
+    weight = tf.cast(visibility & inside, tf.float32)
+    return {
+        **example,
+        "image": normalize(crop, config),
+        "joints": joints,
+        "visibility": visibility,
+        "heatmaps": gaussian_heatmaps(crop_to_heatmap(joints, config), weight, config),
+        "target_weight": weight,
+        "transform": matrix,
+    }
+
+
+def to_keras(example: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(image, heatmaps, target_weight): Keras's (x, y, sample_weight). With a loss that returns
+    one value per joint, e.g. `tf.reduce_mean(tf.square(y - p), axis=(1, 2))`, the weight masks
+    joints as HRNet's JointsMSELoss does (twice its value: HRNet halves it)."""
+    return example["image"], example["heatmaps"], example["target_weight"]
+
+
+def input_pipeline(
+    ds: tf.data.Dataset,
+    config: PipelineConfig,
+    training: bool,
+    batch_size: int,
+    shuffle_buffer: int = 1000,
+    seed: int | None = None,
+    keras: bool = False,
+) -> tf.data.Dataset:
+    """Batched, prefetched training (shuffled, augmented, whole batches only) or evaluation batches.
+
+    `ds` holds mpii_pose examples, ideally with `decoders={"image": tfds.decode.SkipDecoding()}`:
+    then the shuffle buffer holds JPEG bytes, not decoded images, and decoding runs in this map.
+    `seed` fixes the shuffle and the augmentation; `keras` yields `to_keras` tuples.
+    """
+    if training:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda example, s: transform_example(example, config, True, s),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    else:
+        ds = ds.map(
+            lambda example: transform_example(example, config), num_parallel_calls=tf.data.AUTOTUNE
+        )
+    ds = ds.batch(batch_size, drop_remainder=training, num_parallel_calls=tf.data.AUTOTUNE)
+    if keras:
+        ds = ds.map(to_keras)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def decode_heatmaps(heatmaps: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(..., h, w, J) heatmaps -> ((..., J, 2) heatmap px, (..., J) peak values as confidence).
+
+    The argmax, moved a quarter pixel towards the higher neighbour on each axis where both
+    neighbours exist (HRNet's `get_final_preds`). An all-zero map gives (0, 0), confidence 0.
+    """
+    heatmaps = tf.convert_to_tensor(heatmaps, tf.float32)
+    rank = heatmaps.shape.rank
+    shape = tf.shape(heatmaps)
+    height, width = shape[-3], shape[-2]
+    by_joint = tf.transpose(heatmaps, [*range(rank - 3), rank - 1, rank - 3, rank - 2])
+    flat = tf.reshape(by_joint, tf.concat([shape[:-3], [shape[-1], height * width]], 0))
+    index = tf.argmax(flat, axis=-1, output_type=tf.int32)
+    peak = tf.reduce_max(flat, axis=-1)
+    x, y = index % width, index // width
+
+    def slope(inner: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+        """Sign of (next - previous) value along one axis; 0 at the border."""
+        step = tf.where(inner, step, 0)
+        after = tf.gather(flat, index + step, batch_dims=rank - 2)
+        before = tf.gather(flat, index - step, batch_dims=rank - 2)
+        return tf.sign(after - before)
+
+    dx = slope((x > 0) & (x < width - 1), 1)
+    dy = slope((y > 0) & (y < height - 1), width)
+    coords = tf.stack([tf.cast(x, tf.float32) + 0.25 * dx, tf.cast(y, tf.float32) + 0.25 * dy], -1)
+    return coords, peak
+
+
+def to_image_coordinates(
+    points: tf.Tensor, transform: tf.Tensor, stride: tuple[float, float] = (1.0, 1.0)
+) -> tf.Tensor:
+    """Crop px (stride 1) or heatmap px (stride `config.stride`), (..., N, 2) -> original image
+    MATLAB 1-based px, through the inverse of `transform` (..., 2, 3)."""
+    points = tf.convert_to_tensor(points, tf.float32)
+    crop = (points + 0.5) * tf.constant(stride, tf.float32) - 0.5
+    return apply_affine(invert_affine(tf.convert_to_tensor(transform, tf.float32)), crop) + 1.0

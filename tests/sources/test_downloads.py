@@ -1,0 +1,366 @@
+"""Zero-touch builds through TFDS's real download manager, against a loopback HTTP server.
+
+The server serves small archives in the official layouts (the images tar.gz with `images/`, mmpose's
+tar with `annotations/`, the official annotations zip), can corrupt a file or drop the connection mid-file, and logs requests.
+`MPII_POSE_MIRROR` points the builder at it; `MPII_POSE_CHECKSUMS` at a checksums file for its files.
+"""
+
+import hashlib
+import http.server
+import io
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import tensorflow_datasets as tfds
+from tensorflow_datasets.core.download import checksums
+
+import mpii_pose
+from mpii_pose.base.errors import DownloadError
+from mpii_pose.sample import OFFICIAL_PATH, write_sample
+from mpii_pose.sources import manual_dir
+from mpii_pose.sources.build_record import read_build
+from mpii_pose.sources.downloads import ARCHIVES, CHECKSUMS_ENV, MIRROR_ENV, mirrored_url_infos
+from tests.conftest import BIN, DATASET, ENV, build, checked, interruptible, leftovers, read_json
+
+IMAGES, ANNOTATIONS, OFFICIAL = (archive.filename for archive in ARCHIVES)
+
+
+def tar_of(files: dict[str, bytes], mode: str) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode=mode) as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def official_archives(sample: Path) -> dict[str, bytes]:
+    """The sample as the downloads: images/ in a tar.gz, mmpose's annotations/ in a tar, and the
+    official .mat in a zip."""
+    images = {f"images/{p.name}": p.read_bytes() for p in sorted((sample / "images").iterdir())}
+    annotations = {
+        "annotations/mpii_train.json": (sample / "train.json").read_bytes(),
+        "annotations/mpii_val.json": (sample / "valid.json").read_bytes(),
+        "annotations/mpii_test.json": (sample / "test.json").read_bytes(),
+        "annotations/mpii_gt_val.mat": (sample / "gt_valid.mat").read_bytes(),
+    }
+    official = io.BytesIO()
+    with zipfile.ZipFile(official, "w") as archive:
+        archive.writestr(OFFICIAL_PATH, (sample / OFFICIAL_PATH).read_bytes())
+    return {
+        IMAGES: tar_of(images, "w:gz"),
+        ANNOTATIONS: tar_of(annotations, "w"),
+        OFFICIAL: official.getvalue(),
+    }
+
+
+class Server:
+    """A loopback HTTP server of named files that logs requests and can misbehave once per file."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files, self.requests, self.drop_once = dict(files), [], set()
+        self.stall = set()  # files sent half-way, then nothing until `released`
+        self.stalled, self.released = threading.Event(), threading.Event()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                name = self.path.lstrip("/")
+                server.requests.append(name)
+                if name not in server.files:
+                    self.send_error(404)
+                    return
+                data = server.files[name]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if name in server.stall:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    server.stalled.set()
+                    server.released.wait()
+                    return
+                if name in server.drop_once:  # half the promised bytes, then hang up
+                    server.drop_once.discard(name)
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.connection.close()
+                    return
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def checksums_file(self, path: Path, names=(IMAGES, ANNOTATIONS, OFFICIAL)) -> Path:
+        """A checksums.tsv registering the served files (as they are now) under their URLs."""
+        lines = [
+            f"{self.url}/{name}\t{len(self.files[name])}\t"
+            f"{hashlib.sha256(self.files[name]).hexdigest()}\t{name}"
+            for name in names
+        ]
+        path.write_text("# test checksums\n" + "\n".join(lines) + "\n")
+        return path
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    return write_sample(tmp_path_factory.mktemp("downloads") / "sample", 8, 3, seed=7)
+
+
+@pytest.fixture
+def server(sample, tmp_path, monkeypatch):
+    served = Server(official_archives(sample))
+    monkeypatch.setenv(MIRROR_ENV, served.url)
+    monkeypatch.setenv(CHECKSUMS_ENV, str(served.checksums_file(tmp_path / "checksums.tsv")))
+    yield served
+    served.released.set()
+    served.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def manual_build(sample, tmp_path_factory) -> dict[str, bytes]:
+    """The shard files of a build from the same data as a manual directory."""
+    data_dir = tmp_path_factory.mktemp("manual_build")
+    build(sample, data_dir)
+    return shards(data_dir)
+
+
+def shards(data_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((data_dir / DATASET).glob("*.tfrecord*"))}
+
+
+def partial_files(data_dir: Path) -> list[str]:
+    """What an interrupted download or extraction would leave in TFDS's downloads folder."""
+    downloads = data_dir / "downloads"
+    return sorted(
+        str(p.relative_to(downloads))
+        for p in downloads.rglob("*")
+        if ".tmp." in p.name or p.name.startswith("incomplete.")
+    )
+
+
+def test_tfds_load_downloads_everything_and_builds_what_a_manual_dir_builds(
+    server, sample, tmp_path, manual_build
+):
+    ds = tfds.load("mpii_pose", data_dir=str(tmp_path), split="validation")
+    assert len(list(ds)) == len(read_json(sample / "valid.json"))
+    assert sorted(server.requests) == sorted([IMAGES, ANNOTATIONS, OFFICIAL])
+    assert shards(tmp_path) == manual_build
+    builder = tfds.builder("mpii_pose", data_dir=str(tmp_path))
+    assert builder.info.download_size == sum(len(data) for data in server.files.values())
+    # The build records each input by the archive it came from, not by URL or folder.
+    record = read_build(tmp_path / DATASET)
+    origins = {s.role: s.origin for s in record.sources}
+    assert origins["images"] == f"download {IMAGES}"
+    assert origins["train annotations"] == f"download {ANNOTATIONS}"
+    assert set(origins.values()) <= {f"download {archive.filename}" for archive in ARCHIVES}
+    metadata = (tmp_path / DATASET / "metadata.json").read_text()
+    assert server.url.split("//")[1] not in metadata and str(tmp_path) not in metadata
+
+
+@pytest.mark.slow  # a `tfds build` subprocess; the in-process tests cover downloads
+def test_manual_data_wins_and_only_the_rest_is_downloaded(server, sample, tmp_path):
+    images_only = tmp_path / "manual"
+    shutil.copytree(sample / "images", images_only / "images")
+    env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(tmp_path / "checksums.tsv")}
+    checked(
+        [BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+         "--manual_dir", images_only, "--data_dir", tmp_path / "data"],
+        env=env,
+    )  # fmt: skip
+    assert server.requests == [ANNOTATIONS, OFFICIAL]
+    server.requests.clear()
+    build(sample, tmp_path / "complete")  # images and annotations by hand: nothing to fetch
+    assert server.requests == []
+
+
+def test_a_checksum_mismatch_names_the_file_and_both_sums(server, tmp_path):
+    expected = hashlib.sha256(server.files[IMAGES]).hexdigest()
+    server.files[IMAGES] = server.files[IMAGES][:-10] + b"0123456789"
+    actual = hashlib.sha256(server.files[IMAGES]).hexdigest()
+    with pytest.raises(DownloadError) as info:
+        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    message = str(info.value)
+    assert f"{server.url}/{IMAGES}" in message and expected in message and actual in message
+    assert "run the build again" in message
+    assert leftovers(tmp_path) == [] and partial_files(tmp_path) == []
+    assert not list((tmp_path / "downloads").rglob("*.tar.gz"))  # the bad file is not kept
+
+
+def test_a_dropped_connection_fails_cleanly_and_the_next_run_starts_afresh(
+    server, tmp_path, manual_build
+):
+    server.drop_once.add(IMAGES)
+    with pytest.raises(DownloadError, match=rf"downloading {server.url}/{IMAGES} failed"):
+        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert leftovers(tmp_path) == [] and partial_files(tmp_path) == []
+    mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert shards(tmp_path) == manual_build
+    assert server.requests.count(IMAGES) == 2
+
+
+def test_an_archive_without_images_says_what_it_holds(server, tmp_path):
+    server.files[IMAGES] = tar_of({"pictures/1.jpg": b"x", "README": b"y"}, "w:gz")
+    server.checksums_file(tmp_path / "checksums.tsv")
+    with pytest.raises(DownloadError) as info:
+        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    message = str(info.value)
+    assert f"{server.url}/{IMAGES}" in message and "no images/ folder" in message
+    assert "it holds README, pictures/" in message
+    assert leftovers(tmp_path) == []
+
+
+def test_an_unverified_archive_without_json_is_deleted_so_a_rerun_fetches_it_anew(
+    server, sample, tmp_path, manual_build
+):
+    server.checksums_file(tmp_path / "checksums.tsv", names=(IMAGES, OFFICIAL))  # as mmpose's
+    server.files[ANNOTATIONS] = tar_of({"annotations/mpii_test.json": b"[]"}, "w")
+    with pytest.raises(DownloadError, match=r"no train annotations.*; it holds annotations/"):
+        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    server.files[ANNOTATIONS] = official_archives(sample)[ANNOTATIONS]  # the mirror is fixed
+    mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert shards(tmp_path) == manual_build
+    assert server.requests.count(ANNOTATIONS) == 2
+
+
+@pytest.mark.slow  # a `tfds build` subprocess; the in-process tests cover downloads
+def test_register_checksums_records_the_unpublished_annotations(server, tmp_path):
+    registered = server.checksums_file(tmp_path / "checksums.tsv", names=(IMAGES,))
+    env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(registered)}
+    checked(
+        [BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+         "--data_dir", tmp_path / "data", "--register_checksums"],
+        env=env,
+    )  # fmt: skip
+    infos = checksums.load_url_infos(registered)
+    sha = hashlib.sha256(server.files[ANNOTATIONS]).hexdigest()
+    assert infos[f"{server.url}/{ANNOTATIONS}"].checksum == sha
+    assert infos[f"{server.url}/{IMAGES}"].size == len(server.files[IMAGES])
+
+
+def test_a_mirror_is_verified_against_the_official_checksums():
+    official = checksums.load_url_infos(Path(mpii_pose.__file__).parent / "checksums.tsv")
+    infos = mirrored_url_infos(official, "https://mirror.example/mpii/")
+    images = next(a for a in ARCHIVES if a.filename == IMAGES)
+    assert infos[f"https://mirror.example/mpii/{IMAGES}"] == official[images.url]
+    assert f"https://mirror.example/mpii/{ANNOTATIONS}" not in infos  # no published checksum
+    assert mirrored_url_infos(official, None) == official
+
+
+def test_what_a_killed_run_left_is_removed_before_downloading(
+    server, tmp_path, manual_build, caplog
+):
+    downloads = tmp_path / "downloads"
+    extracting = f"x_{IMAGES}"  # downloaded, then killed while extracting
+    stale = [  # the temporary folders of TFDS's downloads, extractions and builds
+        downloads / "mpii_pose" / f"x_{IMAGES}.tmp.{'a' * 32}",
+        downloads / "extracted" / f"incomplete.{'b' * 32}_TAR_GZ.{extracting}",
+        tmp_path / "mpii_pose" / "incomplete.0P4HUC_1.0.0",
+    ]
+    another_datasets = downloads / "extracted" / f"incomplete.{'d' * 32}_TAR.other.tar"
+    for folder in [*stale, another_datasets]:
+        (folder / "images").mkdir(parents=True)
+        (folder / "images" / "1.jpg").write_bytes(b"partial")
+    (downloads / "mpii_pose" / extracting).write_bytes(b"downloaded")
+    mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert partial_files(tmp_path) == [str(another_datasets.relative_to(downloads))]
+    assert not any(folder.exists() for folder in stale)
+    assert shards(tmp_path) == manual_build
+    (notice,) = [
+        r.getMessage() for r in caplog.records if "interrupted earlier run" in r.getMessage()
+    ]
+    assert all(str(folder) in notice for folder in stale)
+
+
+def closed_port() -> int:
+    """A loopback port that nothing listens on: connections to it are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("host", ["refusing", "unresolvable"])
+def test_an_unreachable_host_fails_at_once_naming_what_to_put_where(
+    sample, tmp_path, monkeypatch, caplog, host
+):
+    """No minutes of retries: the error names the missing files, where they go, and the URLs;
+    it says once what the manual directory lacks (no notice of downloads that do not happen)."""
+    images_only = tmp_path / "manual"
+    shutil.copytree(sample / "images", images_only / "images")
+    address = f"127.0.0.1:{closed_port()}" if host == "refusing" else "mpii-mirror.invalid"
+    monkeypatch.setenv(MIRROR_ENV, f"http://{address}/mpii")
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        build(images_only, tmp_path / "data")
+    assert time.monotonic() - start < 30
+    message = str(info.value)
+    for name in (ANNOTATIONS, OFFICIAL):
+        assert f"cannot download {name} from http://{address}/mpii/{name}: " in message
+    assert message.count("has images/ but no annotations") == 1
+    assert f"The manual directory {images_only} has images/ but no annotations" in message
+    assert "train.json" in message and "mpii_val.json" in message
+    assert message.endswith(f"Put the missing files in {images_only}, or set {MIRROR_ENV} to "
+                            f"a mirror that serves {ANNOTATIONS} and {OFFICIAL}.")  # fmt: skip
+    assert not [r for r in caplog.records if "downloading" in r.getMessage()]
+    assert list((tmp_path / "data").iterdir()) == []  # no downloads/, no mpii_pose/
+
+
+def test_offline_without_a_manual_dir_names_every_file_for_the_mirror(tmp_path, monkeypatch):
+    monkeypatch.setenv(MIRROR_ENV, "http://mpii-mirror.invalid/mpii")
+    data_dir = tmp_path / "data"
+    with pytest.raises(DownloadError) as info:
+        mpii_pose.Builder(data_dir=str(data_dir)).download_and_prepare()
+    message = str(info.value)
+    assert message.count("no manual directory") == 1
+    assert (
+        f"There is no manual directory (by default {data_dir / 'downloads' / 'manual'}) with "
+        "images/ (the MPII JPEGs) and annotations (train.json/mpii_train.json" in message
+    )
+    assert message.endswith(
+        "Put the missing files there (or in a folder given as --manual_dir M), or set "
+        f"{MIRROR_ENV} to a mirror that serves {IMAGES}, {ANNOTATIONS} and {OFFICIAL}."
+    )
+    assert list(data_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_build_stopped_mid_download_keeps_no_partial_file(server, tmp_path, signum, code):
+    server.stall.add(IMAGES)
+    env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(tmp_path / "checksums.tsv")}
+    data_dir = tmp_path / "data"
+    args = [BIN / "mpii-pose", "build", "--data_dir", data_dir]
+    process = subprocess.Popen(interruptible(args), env=env, stderr=subprocess.PIPE, text=True)
+    assert server.stalled.wait(timeout=120), process.communicate(timeout=60)[1][-3000:]
+    (partial,) = (data_dir / "downloads" / "mpii_pose").glob("*.tmp.*")
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr[-3000:]
+    assert "nothing was left half-written" in stderr
+    assert not partial.exists() and partial_files(data_dir) == [] and leftovers(data_dir) == []
+
+
+def test_the_manual_instructions_name_every_file_folder_and_archive_a_build_uses():
+    """TFDS shows them when a manual directory is missing; they are built from what a build
+    searches for, so they cannot fall behind it."""
+    text = mpii_pose.Builder.MANUAL_DOWNLOAD_INSTRUCTIONS
+    files = [name for names in manual_dir.ANNOTATION_FILES.values() for name in names]
+    files += [name for names in manual_dir.HEAD_BOX_FILES.values() for name in names]
+    for name in (*files, manual_dir.OFFICIAL_FILE, f"{manual_dir.IMAGES_DIR}/"):
+        assert f"`{name}`" in text
+    for folder in manual_dir.ANNOTATION_DIRS[1:]:
+        assert f"`{folder}/`" in text
+    for archive in ARCHIVES:
+        assert archive.url in text and archive.filename in text
