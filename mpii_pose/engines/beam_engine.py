@@ -82,7 +82,9 @@ class BeamEngine:
 
 # How a worker process's error reaches the pipeline's caller: its traceback as text, which ends
 # with the error's class and message (the first line of it).
-_TRACEBACK_END = re.compile(r"^mpii_pose\.errors\.(?P<type>\w+): (?P<message>.*)$", re.MULTILINE)
+_TRACEBACK_END = re.compile(
+    rf"^{re.escape(errors.__name__)}\.(?P<type>\w+): (?P<message>.*)$", re.MULTILINE
+)
 
 
 def worker_error(err: Exception) -> Exception:
