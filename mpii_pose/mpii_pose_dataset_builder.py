@@ -13,12 +13,8 @@ from typing import Any
 
 import tensorflow_datasets as tfds
 from etils import epath
-from tensorflow_datasets.core import split_builder as split_builder_lib
-from tensorflow_datasets.core import splits as splits_lib
-from tensorflow_datasets.core import utils as tfds_utils
-from tensorflow_datasets.core.download import checksums as checksums_lib
 
-from mpii_pose.base import build_lock, interruption, log_filters
+from mpii_pose.base import build_lock, interruption, log_filters, tfds_internals
 from mpii_pose.engines import Engine, choice
 from mpii_pose.shards import array_record_files, verify
 from mpii_pose.shards import person_example as records
@@ -123,7 +119,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         config = download_config or tfds.download.DownloadConfig()
         with interruption.cleaned_up_on_signals("the build"), contextlib.ExitStack() as stack:
             # Reading an existing build takes no lock, so that read-only storage works.
-            if not config.download_mode.overwrite_dataset and self.is_prepared():
+            if not tfds_internals.overwrites_dataset(config.download_mode) and self.is_prepared():
                 self._warn_if_not_as_asked(config)
             elif not self._hold_data_dir(stack, download_dir, config):
                 return  # another build finished it while this one waited
@@ -146,7 +142,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         made = build_lock.absent([dataset_dir])  # the lock makes it
         lock = stack.enter_context(build_lock.build_lock(dataset_dir))
         # Another build may have finished it while this one waited, or before it locked.
-        if not config.download_mode.overwrite_dataset and self.is_prepared():
+        if not tfds_internals.overwrites_dataset(config.download_mode) and self.is_prepared():
             self._take_finished_build(lock)
             return False
         made = [*build_lock.absent([extract_dir, downloads_dir / self.name, downloads_dir]), *made]
@@ -229,18 +225,18 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         cache with a warning. `ds.cache()` is there for who wants it."""
         return False
 
-    @tfds_utils.classproperty
+    @tfds_internals.classproperty
     @classmethod
     def _checksums_path(cls) -> epath.Path:
         """checksums.tsv beside the builder, or the file that $MPII_POSE_CHECKSUMS names."""
         return downloads.checksums_file_from_env() or epath.Path(__file__).parent / "checksums.tsv"
 
-    @tfds_utils.classproperty
+    @tfds_internals.classproperty
     @classmethod
-    def url_infos(cls) -> dict[str, checksums_lib.UrlInfo]:
+    def url_infos(cls) -> dict[str, tfds_internals.UrlInfo]:
         """The registered checksums, read at each build so that registering takes effect."""
         path = cls._checksums_path
-        registered = checksums_lib.load_url_infos(path) if path.exists() else {}
+        registered = tfds_internals.load_url_infos(path) if path.exists() else {}
         return downloads.mirrored_url_infos(registered, downloads.mirror_from_env())
 
     def _split_generators(
@@ -324,7 +320,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             with chosen.engine.started():
                 split_infos, ran_on, seconds = self._write_with_engine(chosen.engine, plans)
             self.last_write = WriteReport(ran_on, chosen.reason, seconds)
-        self.info.set_splits(splits_lib.SplitDict(split_infos))
+        self.info.set_splits(tfds_internals.SplitDict(split_infos))
 
     def _record_inputs(
         self,
@@ -352,10 +348,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _write_with_tfds(
         self, plan: SplitPlan, download_config: tfds.download.DownloadConfig
-    ) -> splits_lib.SplitInfo:
+    ) -> tfds_internals.SplitInfo:
         """One TFDS split writer per split, so that each split gets its own shard count."""
         use_beam = download_config.beam_options is not None or download_config.beam_runner
-        split_builder = split_builder_lib.SplitBuilder(
+        split_builder = tfds_internals.SplitBuilder(
             split_dict=self.info.splits,
             features=self.info.features,
             dataset_size=self.info.dataset_size,
@@ -380,7 +376,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _write_with_engine(
         self, engine: Engine, plans: list[SplitPlan]
-    ) -> tuple[list[splits_lib.SplitInfo], str, float]:
+    ) -> tuple[list[tfds_internals.SplitInfo], str, float]:
         """Runs every shard write with the engine, then counts each shard file against the plan;
         returns the splits, where the writes ran and the seconds they took."""
         templates = {plan.split: self._get_filename_template(plan.split) for plan in plans}
@@ -399,7 +395,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             )
         ]
         total = sum(len(plan.persons) for plan in plans)
-        with tfds_utils.tqdm(  # smoothing=0: the rate shown is the average, as in the summary
+        with tfds_internals.tqdm(  # smoothing=0: the rate shown is the average, as in the summary
             total=total, desc=f"Writing shards ({engine.name})", unit=" examples", smoothing=0
         ) as progress:
             start = time.perf_counter()
@@ -423,7 +419,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 receipts,  # used where the format hides the record bytes
             )
             split_infos.append(
-                splits_lib.SplitInfo(
+                tfds_internals.SplitInfo(
                     name=plan.split,
                     shard_lengths=list(plan.shard_lengths),
                     num_bytes=num_bytes,

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from etils import epath
-from tensorflow_datasets.core import writer as writer_lib
 from tensorflow_datasets.proto import tf_example_pb2
+
+from mpii_pose.base import tfds_internals
 
 
 def canonical_records(records: Iterable[tuple[object, bytes]]) -> Iterator[tuple[object, bytes]]:
@@ -22,7 +23,7 @@ def canonical_records(records: Iterable[tuple[object, bytes]]) -> Iterator[tuple
         yield key, parse(record).SerializeToString(deterministic=True)
 
 
-class DeterministicExampleWriter(writer_lib.ExampleWriter):
+class DeterministicExampleWriter(tfds_internals.ExampleWriter):
     """TFDS's `ExampleWriter`, fed canonical records."""
 
     def write(self, path: epath.PathLike, examples: Iterable[tuple[object, bytes]]) -> Any:

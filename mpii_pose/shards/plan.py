@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-from tensorflow_datasets.core import hashing
-from tensorflow_datasets.core.utils import shard_utils
-
+from mpii_pose.base import tfds_internals
 from mpii_pose.sources.annotations import Person
 from mpii_pose.sources.assembly import SplitSource
 
@@ -31,7 +29,7 @@ def shard_count(split: str, num_examples: int, requested: int | None = None) -> 
 
 
 @dataclasses.dataclass(frozen=True)
-class SplitShardConfig(shard_utils.ShardConfig):
+class SplitShardConfig(tfds_internals.ShardConfig):
     """TFDS shard config for one split; TFDS needs at least one example in every shard."""
 
     split: str = "train"
@@ -82,10 +80,10 @@ def plan_split(
 ) -> SplitPlan:
     """Orders the (first `max_examples`) persons of `source` as TFDS would and cuts them into shards."""
     persons = source.persons[:max_examples] if max_examples else source.persons
-    hasher = hashing.Hasher(salt=source.split)
+    hasher = tfds_internals.Hasher(salt=source.split)
     ordered = tuple(sorted(persons, key=lambda person: hasher.hash_key(example_key(person))))
     count = shard_count(source.split, len(ordered), num_shards)
-    bounds = shard_utils.get_shard_boundaries(len(ordered), count)
+    bounds = tfds_internals.get_shard_boundaries(len(ordered), count)
     lengths = tuple(end - start for start, end in zip([0, *bounds[:-1]], bounds, strict=True))
     return SplitPlan(source, ordered, lengths)
 

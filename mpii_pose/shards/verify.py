@@ -9,19 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from etils import epath
-from tensorflow_datasets.core import file_adapters
 
+from mpii_pose.base import tfds_internals
 from mpii_pose.base.errors import IncompleteBuildError
 from mpii_pose.shards import tfrecord_files
 
 
 def count_examples(
-    path: epath.Path, file_format: file_adapters.FileFormat
+    path: epath.Path, file_format: tfds_internals.FileFormat
 ) -> tuple[int, int | None]:
     """The number of records in one shard file and their bytes (None where the format hides them)."""
-    if file_format == file_adapters.FileFormat.TFRECORD:
+    if file_format == tfds_internals.FileFormat.TFRECORD:
         return tfrecord_files.count_records(path)
-    return file_adapters.ADAPTER_FOR_FORMAT[file_format].num_examples(path), None
+    return tfds_internals.ADAPTER_FOR_FORMAT[file_format].num_examples(path), None
 
 
 def verify_split(
@@ -29,7 +29,7 @@ def verify_split(
     files: Sequence[epath.Path],
     shard_lengths: Sequence[int],
     expected: int,
-    file_format: file_adapters.FileFormat,
+    file_format: tfds_internals.FileFormat,
     receipts: Mapping[str, int] | None = None,
 ) -> int | None:
     """Checks that the split's shard files hold `shard_lengths` records, `expected` in all.

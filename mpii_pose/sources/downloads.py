@@ -20,10 +20,8 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 
 from etils import epath
-from tensorflow_datasets.core.download import checksums
-from tensorflow_datasets.core.download.download_manager import DownloadManager
 
-from mpii_pose.base import build_lock
+from mpii_pose.base import build_lock, tfds_internals
 from mpii_pose.base.errors import DownloadError, ManualDirError
 from mpii_pose.sources import manual_dir
 
@@ -127,8 +125,8 @@ def archive_url(archive: Archive, mirror: str | None = None) -> str:
 
 
 def mirrored_url_infos(
-    url_infos: Mapping[str, checksums.UrlInfo], mirror: str | None
-) -> dict[str, checksums.UrlInfo]:
+    url_infos: Mapping[str, tfds_internals.UrlInfo], mirror: str | None
+) -> dict[str, tfds_internals.UrlInfo]:
     """`url_infos` plus, for a mirror, each listed file under its mirror URL with the same checksum."""
     infos = dict(url_infos)
     if mirror:
@@ -140,7 +138,7 @@ def mirrored_url_infos(
 
 
 def fetch(
-    dl_manager: DownloadManager,
+    dl_manager: tfds_internals.DownloadManager,
     manual: epath.Path | None,
     parts: Sequence[str],
     dataset: str,
@@ -217,7 +215,11 @@ def check_reachable(url: str, timeout: float = _CONNECT_TIMEOUT_S) -> None:
 
 
 def _fetch_one(
-    dl_manager: DownloadManager, archive: Archive, url: str, downloads_dir: epath.Path, dataset: str
+    dl_manager: tfds_internals.DownloadManager,
+    archive: Archive,
+    url: str,
+    downloads_dir: epath.Path,
+    dataset: str,
 ) -> epath.Path:
     """Downloads and extracts one archive, checks what it holds; returns the extracted folder.
 
