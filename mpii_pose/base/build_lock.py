@@ -20,12 +20,14 @@ import re
 from collections.abc import Iterable, Iterator
 
 from etils import epath
+from tensorflow_datasets.core import constants
 
 _LOG = logging.getLogger(__name__)
 _UUID = "[0-9a-f]{32}"
-_INCOMPLETE = re.compile(r"^incomplete\.[A-Za-z0-9]+_")  # TFDS: 6 letters or digits
+_PREFIX = re.escape(constants.INCOMPLETE_PREFIX)  # TFDS's "incomplete."
+_INCOMPLETE = re.compile(rf"^{_PREFIX}[A-Za-z0-9]+_")  # TFDS: 6 letters or digits
 _DOWNLOADING = re.compile(rf"\.tmp\.{_UUID}$")
-_EXTRACTING = re.compile(rf"^incomplete\.{_UUID}_[A-Z0-9_]+\.(?P<file>.+)$")
+_EXTRACTING = re.compile(rf"^{_PREFIX}{_UUID}_[A-Z0-9_]+\.(?P<file>.+)$")
 
 
 def _is_local(path: epath.PathLike) -> bool:

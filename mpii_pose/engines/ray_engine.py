@@ -20,6 +20,7 @@ from mpii_pose.shards.plan import ShardTask
 from mpii_pose.shards.write import write_shard
 
 _USAGE_STATS = "RAY_USAGE_STATS_ENABLED"
+_LOG = logging.getLogger(__name__)
 _AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 _AUTH_NOTICE = "Token authentication is enabled for this Ray cluster"
 _CANCEL_TIMEOUT_S = 60  # a cancelled shard write ends within this, its worker killed
@@ -62,7 +63,16 @@ def _stop_autoscaler_monitor(ray: ModuleType) -> None:
     is gone and is killed after a 1 s timeout (Ray 2.60): 1.0 s of the 1.35 s shutdown here."""
     node = getattr(ray._private.worker, "_global_node", None)
     monitor = getattr(ray._private.ray_constants, "PROCESS_TYPE_MONITOR", None)
-    for info in getattr(node, "all_processes", {}).get(monitor, []):
+    processes = getattr(node, "all_processes", None)
+    if monitor is None or not isinstance(processes, dict):
+        _LOG.warning(
+            "Ray %s keeps its autoscaler monitor elsewhere than ray._private (worker."
+            "_global_node.all_processes, ray_constants.PROCESS_TYPE_MONITOR): the local cluster "
+            "still shuts down, about a second later",
+            getattr(ray, "__version__", "?"),
+        )
+        return
+    for info in processes.get(monitor, []):
         info.process.kill()
         info.process.wait()
 

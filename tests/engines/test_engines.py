@@ -67,6 +67,15 @@ def test_the_autoscaler_monitor_is_stopped_before_shutdown_and_ray_still_works(l
     assert ray.get(ray.remote(lambda: 1).remote()) == 1
 
 
+def test_a_ray_release_that_moves_the_monitor_is_logged(monkeypatch, caplog):
+    """Ray's private names, gone in some release: the shutdown goes on, and says so."""
+    from mpii_pose.engines.ray_engine import _stop_autoscaler_monitor
+
+    monkeypatch.delattr(ray._private.ray_constants, "PROCESS_TYPE_MONITOR")
+    _stop_autoscaler_monitor(ray)
+    assert "keeps its autoscaler monitor elsewhere" in caplog.text
+
+
 def test_ray_workers_never_import_tensorflow(local_ray, shard_data, tmp_path):
     """Each Ray task writes a shard of the plan, then says what its process imported (whichever
     worker ran it: no assumption that Ray reuses workers)."""
