@@ -9,7 +9,7 @@ from PIL import Image
 
 from mpii_pose.shards import tfrecord_files
 from mpii_pose.sources.assembly import load_sources
-from tests.conftest import REPO, checked
+from tests.helpers import REPO, checked
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 

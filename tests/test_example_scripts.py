@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import BIN, REPO, checked, read_json
+from tests.helpers import BIN, REPO, checked, read_json
 
 sys.path.insert(0, str(REPO / "examples"))
 import hourglass  # noqa: E402

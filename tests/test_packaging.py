@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, fresh_env, run_in
+from tests.helpers import REPO, fresh_env, run_in
 
 
 def test_the_wheel_holds_every_module_and_data_file_of_the_package(wheel):

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from mpii_pose.base.log_filters import BEAM_NO_APITOOLS, TFDS_DTYPE_DEPRECATED
-from tests.conftest import BIN, REPO, checked, clean_clone, fresh_env, run_in
+from tests.helpers import BIN, REPO, checked, clean_clone, fresh_env, run_in
 
 README = REPO / "README.md"
 RUN = {"python": "python", "bash": "bash -e -o pipefail"}
@@ -145,3 +145,10 @@ def test_every_complete_block_runs_from_the_wheel_in_a_fresh_environment(fresh, 
     printed = run_in(env, f"python {origin}", checkout).stdout.strip()
     assert Path(printed).is_relative_to(fresh.parent / "lib"), printed
     assert (home / "mpii_pose_sample" / "mpii_pose").is_dir()  # built where the README says
+
+
+def test_ci_runs_the_readme_s_test_command():
+    """.ci/run holds README's test command line for line, so that CI runs what a developer runs."""
+    (block,) = [b for b in readme_blocks() if "pip install -e '.[test]'" in b.code]
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert all(line in ci for line in block.code.strip().splitlines())

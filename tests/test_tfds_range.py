@@ -4,7 +4,7 @@ import tensorflow_datasets as tfds
 from packaging.version import Version
 
 from mpii_pose.base.tfds_internals import TFDS_RANGE
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_tfds_is_within_the_checked_range():

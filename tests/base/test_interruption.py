@@ -7,7 +7,7 @@ import sys
 import threading
 
 from mpii_pose.base.interruption import SIGNALS, cleaned_up_on_signals
-from tests.conftest import ENV
+from tests.helpers import ENV
 
 
 def test_default_handlers_are_taken_for_the_block_and_put_back():

@@ -18,7 +18,7 @@ from mpii_pose.cli.main import main
 from mpii_pose.sample.mat_writers import annolist_mat, cell, official_mat
 from mpii_pose.sources.official_annotations import OfficialFormatError
 from mpii_pose.training.evaluation import pckh
-from tests.conftest import checked
+from tests.helpers import checked
 
 # Head box 30 × 40: diagonal 50, head size 30, so PCKh@0.5 allows 15 pixels.
 BOX = {"x1": 100.0, "y1": 100.0, "x2": 130.0, "y2": 140.0}

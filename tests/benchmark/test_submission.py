@@ -21,7 +21,7 @@ from mpii_pose.sample.mat_writers import annolist_mat, official_images, official
 from mpii_pose.sources.mat_values import mat_bytes
 from mpii_pose.sources.official_annotations import parse_official
 from mpii_pose.training.evaluation import pckh
-from tests.conftest import build, read_json
+from tests.helpers import build, read_json
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from mpii_pose.shards.image_bytes import is_stored_verbatim
 from mpii_pose.sources.head_boxes import parse_ground_truth
 from mpii_pose.sources.official_annotations import parse_official
-from tests.conftest import build, leftovers, read_json, write_json
+from tests.helpers import build, leftovers, read_json, write_json
 
 
 @pytest.fixture(scope="module")

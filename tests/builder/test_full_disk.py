@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from mpii_pose.sources.manual_dir import SAMPLE_DIR
-from tests.conftest import BIN, checked, digests, leftovers, run
+from tests.helpers import BIN, checked, digests, leftovers, run
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import BIN, ENV, checked, digests, interruptible, leftovers, read_json
+from tests.helpers import BIN, ENV, checked, digests, interruptible, leftovers, read_json
 
 _DEADLINE_S = 120
 

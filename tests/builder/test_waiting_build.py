@@ -14,7 +14,7 @@ from mpii_pose.base import build_lock
 from mpii_pose.base.build_lock import Lock
 from mpii_pose.sources import build_record
 from mpii_pose.sources.manual_dir import SAMPLE_DIR
-from tests.conftest import BIN, DATASET, ENV, build
+from tests.helpers import BIN, DATASET, ENV, build
 
 
 def test_a_waiting_build_says_for_whom_then_what_the_other_finished(tmp_path):

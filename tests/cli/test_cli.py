@@ -13,7 +13,7 @@ from mpii_pose.cli.main import main
 from mpii_pose.engines import choice
 from mpii_pose.sources.assembly import STRICT_OFFICIAL_ENV
 from mpii_pose.sources.manual_dir import ANNOTATION_FILES, OFFICIAL_FILE, SAMPLE_DIR
-from tests.conftest import (
+from tests.helpers import (
     BIN,
     DATASET,
     ENV,

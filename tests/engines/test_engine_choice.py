@@ -13,7 +13,7 @@ from mpii_pose.engines.beam_engine import BeamEngine
 from mpii_pose.engines.local_engine import LocalEngine
 from mpii_pose.engines.ray_engine import RayEngine
 from mpii_pose.sources.manual_dir import SAMPLE_DIR
-from tests.conftest import BIN, ENV, checked, digests, read_json
+from tests.helpers import BIN, ENV, checked, digests, read_json
 
 LARGE = choice.RAY_MIN_EXAMPLES
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import shutil
 import sys
 
 import pytest
@@ -16,7 +17,7 @@ from mpii_pose.shards.image_bytes import is_stored_verbatim, to_rgb_jpeg
 from mpii_pose.shards.plan import plan_split, shard_tasks
 from mpii_pose.shards.write import write_shard
 from mpii_pose.sources.assembly import load_sources
-from tests.conftest import build, digests, leftovers, read_json
+from tests.helpers import build, digests, leftovers, read_json
 
 MULTI_PROCESS_BEAM = "direct_num_workers=2,direct_running_mode=multi_processing"
 
@@ -107,21 +108,21 @@ def test_failed_shard_write_raises_the_workers_error_leaves_nothing_and_rerun_su
     added, nor its RuntimeError holding another process's traceback."""
     if engine_name == "ray":
         request.getfixturevalue("local_ray")
-    entries = read_json(shard_data / "valid.json")
-    image = shard_data / "images" / entries[-1]["image"]
+    manual = shutil.copytree(shard_data, tmp_path / "manual")  # the session's data stays whole
+    data_dir = tmp_path / "data"
+    entries = read_json(manual / "valid.json")
+    image = manual / "images" / entries[-1]["image"]
     kept = image.read_bytes()
     image.write_bytes(kept[: len(kept) // 2])  # truncated: found only when its shard is written
-    try:
-        with pytest.raises(ImageError) as info:
-            build(shard_data, tmp_path, make_engine(engine_name, **options))
-    finally:
-        image.write_bytes(kept)
-    where = re.escape(f"{image} (used by {shard_data / 'valid.json'}, entry ")
+    with pytest.raises(ImageError) as info:
+        build(manual, data_dir, make_engine(engine_name, **options))
+    where = re.escape(f"{image} (used by {manual / 'valid.json'}, entry ")
     message = r"\d+\): cannot be decoded as an image \(image file is truncated[^\[\]]*\)"
     assert re.fullmatch(where + message, str(info.value)), str(info.value)
-    assert leftovers(tmp_path) == []
-    build(shard_data, tmp_path, make_engine(engine_name))
-    assert digests(tmp_path) == reference
+    assert leftovers(data_dir) == []
+    image.write_bytes(kept)
+    build(manual, data_dir, make_engine(engine_name))
+    assert digests(data_dir) == reference
 
 
 class DroppingEngine(LocalEngine):

@@ -6,7 +6,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import BIN, ENV, digests, run
+from tests.helpers import BIN, ENV, digests, run
 
 # Keep every Ray address on 127.0.0.1 (by default Ray advertises the machine's external address)
 # and use the token authentication `ray start` enables, for the cluster and its client alike.

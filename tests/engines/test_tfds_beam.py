@@ -6,7 +6,7 @@ import json
 import pytest
 import tensorflow as tf
 
-from tests.conftest import BIN, DATASET, TFDS_WRITER_ENV, checked, digests
+from tests.helpers import BIN, DATASET, TFDS_WRITER_ENV, checked, digests
 
 BEAM = "direct_num_workers=2,direct_running_mode=multi_processing"
 

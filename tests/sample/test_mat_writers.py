@@ -1,7 +1,7 @@
 """The .mat writers of the sample and the tests: equal input, equal bytes."""
 
 from mpii_pose.sample.mat_writers import official_mat
-from tests.sources.test_official_annotations import rect
+from tests.official_cases import rect
 
 
 def test_the_writer_is_reproducible():

@@ -10,7 +10,7 @@ from PIL import Image
 from mpii_pose.sample import BODY_TONES, OFFICIAL_PATH, write_sample
 from mpii_pose.sources.manual_dir import SAMPLE_DIR
 from mpii_pose.training.drawing import SIDE_COLOURS
-from tests.conftest import BIN, checked, read_json
+from tests.helpers import BIN, checked, read_json
 
 
 def test_generator_is_deterministic(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from mpii_pose.base.errors import IncompleteBuildError
 from mpii_pose.engines import make_engine
 from mpii_pose.engines.local_engine import LocalEngine
-from tests.conftest import (
+from tests.helpers import (
     BIN,
     DATASET,
     TFDS_WRITER_ENV,

@@ -24,7 +24,7 @@ from mpii_pose.sources.build_record import (
     read_build,
 )
 from mpii_pose.sources.manual_dir import OFFICIAL_DIR, OFFICIAL_FILE
-from tests.conftest import BIN, DATASET, REPO, build, checked, digests, read_json, run
+from tests.helpers import BIN, DATASET, REPO, build, checked, digests, read_json, run
 
 
 def sha256(path) -> str:

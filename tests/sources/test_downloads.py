@@ -28,7 +28,7 @@ from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from mpii_pose.sources import manual_dir
 from mpii_pose.sources.build_record import read_build
 from mpii_pose.sources.downloads import ARCHIVES, CHECKSUMS_ENV, MIRROR_ENV, mirrored_url_infos
-from tests.conftest import BIN, DATASET, ENV, build, checked, interruptible, leftovers, read_json
+from tests.helpers import BIN, DATASET, ENV, build, checked, interruptible, leftovers, read_json
 
 IMAGES, ANNOTATIONS, OFFICIAL = (archive.filename for archive in ARCHIVES)
 

@@ -14,7 +14,7 @@ from mpii_pose.sample import OFFICIAL_PATH
 from mpii_pose.sample.mat_writers import ground_truth_mat
 from mpii_pose.sources.assembly import load_sources
 from mpii_pose.sources.head_boxes import parse_ground_truth
-from tests.conftest import build, leftovers, read_json
+from tests.helpers import build, leftovers, read_json
 
 
 @pytest.fixture(autouse=True)

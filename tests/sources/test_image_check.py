@@ -15,7 +15,7 @@ from mpii_pose.base.errors import ImageError, ImagesError
 from mpii_pose.engines import make_engine
 from mpii_pose.sources.assembly import load_sources
 from mpii_pose.sources.image_check import SHOWN, check_images, find_image_problems, image_problem
-from tests.conftest import BIN, ENV, TFDS_WRITER_ENV, build, read_json, run, write_json
+from tests.helpers import BIN, ENV, TFDS_WRITER_ENV, build, read_json, run, write_json
 
 
 def encoded(fmt: str, mode: str = "RGB") -> bytes:

@@ -13,8 +13,8 @@ from mpii_pose import Builder
 from mpii_pose.sample import OFFICIAL_PATH
 from mpii_pose.sample.mat_writers import official_mat
 from mpii_pose.sources.official_annotations import OfficialFormatError, Problems, parse_official
-from tests.conftest import BIN, ENV, build, read_json, run
-from tests.sources.test_official_annotations import (
+from tests.helpers import BIN, ENV, build, read_json, run
+from tests.official_cases import (
     MALFORMED,
     SOURCE,
     joints_of,

@@ -7,7 +7,7 @@ import pytest
 
 from mpii_pose.sources.annotations import parse_annotations
 from mpii_pose.sources.official_matching import attach_official, match_persons
-from tests.sources.test_official_annotations import joints_of, parse, points, rect
+from tests.official_cases import joints_of, parse, points, rect
 
 
 def json_entry(image: str, joints, center=(594.0, 257.0), scale=3.021046, labelled=None) -> dict:

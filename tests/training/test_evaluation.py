@@ -18,7 +18,7 @@ from mpii_pose.training.evaluation import (
     head_sizes,
     pckh,
 )
-from tests.conftest import build, checked, read_json, write_json
+from tests.helpers import build, checked, read_json, write_json
 
 PELVIS, THORAX = JOINT_NAMES.index("pelvis"), JOINT_NAMES.index("thorax")
 HEAD_BOX = (101.0, 51.0, 131.0, 91.0)  # 30 x 40: diagonal 50, head size 30

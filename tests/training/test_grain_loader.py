@@ -11,7 +11,7 @@ from mpii_pose.sample import write_sample
 from mpii_pose.training.config import PipelineConfig
 from mpii_pose.training.grain_loader import data_loader
 from mpii_pose.training.numpy_transforms import BATCH_KEYS
-from tests.conftest import build, checked, read_json
+from tests.helpers import build, checked, read_json
 
 CONFIG = PipelineConfig(image_size=(128, 128), heatmap_size=(32, 32))
 

@@ -22,7 +22,7 @@ from mpii_pose.training.tf_pipeline import (
     to_image_coordinates,
     transform_example,
 )
-from tests.conftest import REPO, build, checked, read_json
+from tests.helpers import REPO, build, checked, read_json
 
 UNIT = PipelineConfig(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))  # crops in [0, 1]: readable pixels
 STILL = dataclasses.replace(UNIT, scale_factor=0.0, rotation_probability=0.0, flip_probability=0.0)

@@ -12,7 +12,7 @@ from mpii_pose.training import numpy_transforms as transforms
 from mpii_pose.training import tf_pipeline as pipeline
 from mpii_pose.training.config import PipelineConfig
 from mpii_pose.training.numpy_transforms import Augmentation
-from tests.conftest import build, checked
+from tests.helpers import build, checked
 
 CONFIG = PipelineConfig()
 AUGMENTATIONS = [
