@@ -17,10 +17,10 @@ import time
 import tensorflow_datasets as tfds
 
 import mpii_pose  # noqa: F401  (registers the dataset)
-from mpii_pose.training.config import PipelineConfig
-from mpii_pose.training.evaluation import PCKhAccumulator
-from mpii_pose.training.grain_loader import data_loader
-from mpii_pose.training.numpy_transforms import decode_heatmaps, to_image_coordinates
+from mpii_pose.evaluation import PCKhAccumulator
+from mpii_pose.grain_loader import data_loader
+from mpii_pose.pipeline_config import PipelineConfig
+from mpii_pose.transforms import decode_heatmaps, to_image_coordinates
 
 
 def train_batches(data_dir: str, config: PipelineConfig, batch_size: int, batches: int) -> None:

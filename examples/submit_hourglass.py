@@ -25,8 +25,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 import mpii_pose  # noqa: F401  (registers the builder)
-from mpii_pose.benchmark.submission import write_submission
-from mpii_pose.training import tf_pipeline
+from mpii_pose import pipeline
+from mpii_pose.submission import write_submission
 
 STRIDE = 4  # the hourglass's output is a quarter of its input
 
@@ -35,7 +35,7 @@ def predict(
     model: keras.Model,
     data_dir: str,
     split: str,
-    config: tf_pipeline.PipelineConfig,
+    config: pipeline.PipelineConfig,
     batch_size: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(annotation_index (N,), predicted joints (N, 16, 2) in 1-based image pixels) of a split,
@@ -43,15 +43,13 @@ def predict(
     raw = tfds.load(
         "mpii_pose", data_dir=data_dir, split=split, decoders={"image": tfds.decode.SkipDecoding()}
     )
-    batches = raw.map(lambda example: tf_pipeline.transform_example(example, config)).batch(
-        batch_size
-    )
+    batches = raw.map(lambda example: pipeline.transform_example(example, config)).batch(batch_size)
     indices, predictions = [], []
     for crops in batches:
         outputs = model(crops["image"], training=False)
         heatmaps = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
-        points, _ = tf_pipeline.decode_heatmaps(heatmaps)
-        image_points = tf_pipeline.to_image_coordinates(points, crops["transform"], config.stride)
+        points, _ = pipeline.decode_heatmaps(heatmaps)
+        image_points = pipeline.to_image_coordinates(points, crops["transform"], config.stride)
         indices.append(crops["annotation_index"].numpy())
         predictions.append(image_points.numpy().astype(np.float64))
     return np.concatenate(indices), np.concatenate(predictions)
@@ -68,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     model = keras.models.load_model(args.model, compile=False)
     size = tuple(int(d) for d in model.input_shape[1:3])
-    config = tf_pipeline.PipelineConfig(
+    config = pipeline.PipelineConfig(
         image_size=size, heatmap_size=(size[0] // STRIDE, size[1] // STRIDE)
     )
     indices, predictions = predict(model, args.data_dir, args.split, config, args.batch_size)

@@ -20,8 +20,8 @@ import tensorflow_datasets as tfds
 import torch
 
 import mpii_pose  # noqa: F401  (registers the dataset)
-from mpii_pose.training.config import PipelineConfig
-from mpii_pose.training.numpy_transforms import batch_fields, sample_augmentation, transform_example
+from mpii_pose.pipeline_config import PipelineConfig
+from mpii_pose.transforms import batch_fields, sample_augmentation, transform_example
 
 
 class MpiiPose(torch.utils.data.Dataset):

@@ -23,8 +23,8 @@ import tensorflow_datasets as tfds
 from hourglass import stacked_hourglass
 
 import mpii_pose  # noqa: F401  (registers the builder)
-from mpii_pose.training import tf_pipeline as pipeline
-from mpii_pose.training.evaluation import PCKhAccumulator, PCKhResult
+from mpii_pose import pipeline
+from mpii_pose.evaluation import PCKhAccumulator, PCKhResult
 
 STRIDE = 4  # the hourglass's output is a quarter of its input
 SMOKE = {

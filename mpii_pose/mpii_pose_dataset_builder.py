@@ -16,8 +16,7 @@ from etils import epath
 
 from mpii_pose.base import build_lock, interruption, log_filters, tfds_internals
 from mpii_pose.engines import Engine, choice
-from mpii_pose.shards import array_record_files, verify
-from mpii_pose.shards import person_example as records
+from mpii_pose.shards import array_record_files, person_example, verify
 from mpii_pose.shards.example_writer import DeterministicExampleWriter
 from mpii_pose.shards.features import feature_spec
 from mpii_pose.shards.plan import SplitPlan, SplitShardConfig, plan_split, shard_tasks
@@ -267,7 +266,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(
         self, source: assembly.SplitSource
     ) -> Iterator[tuple[int, dict[str, Any]]]:
-        yield from records.generate_examples(source)
+        yield from person_example.generate_examples(source)
 
     def _example_writer(self) -> DeterministicExampleWriter:
         return DeterministicExampleWriter(file_format=self.info.file_format)
@@ -458,7 +457,7 @@ def _beam_examples(source: assembly.SplitSource) -> Any:
     import apache_beam as beam
 
     return beam.Create(source.persons) | beam.Map(
-        records.keyed_example,
+        person_example.keyed_example,
         images_dir=str(source.images_dir),
         annotation_file=str(source.annotation_file),
     )
