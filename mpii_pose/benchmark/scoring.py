@@ -32,7 +32,15 @@ import numpy as np
 
 from mpii_pose.base.errors import MpiiPoseError
 from mpii_pose.base.skeleton import JOINT_NAMES, NUM_JOINTS
-from mpii_pose.sources.mat_values import NotAMatFile, describe, empty, field, image_name, load_mat
+from mpii_pose.sources.mat_values import (
+    NotAMatFile,
+    describe,
+    empty,
+    field,
+    has_objpos,
+    image_name,
+    load_mat,
+)
 from mpii_pose.sources.official_annotations import HEAD_BOX_FIELDS, ReleaseImages, release_images
 from mpii_pose.training import evaluation
 
@@ -214,7 +222,7 @@ class _Rect:
 
     @property
     def has_objpos(self) -> bool:
-        return not empty(field(self.struct, "objpos"))
+        return has_objpos(self.struct)
 
     def points(self) -> np.ndarray:
         return _points(self.path, self.struct, self.where)

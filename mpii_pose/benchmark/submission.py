@@ -33,7 +33,15 @@ from mpii_pose.base.skeleton import JOINT_NAMES, NUM_JOINTS
 from mpii_pose.benchmark.predictions import Predictions, checked, read_predictions
 from mpii_pose.sources import build_record, official_annotations
 from mpii_pose.sources.manual_dir import OFFICIAL_FILE, SAMPLE_DIR, TEST_SPLIT, find_official_file
-from mpii_pose.sources.mat_values import NotAMatFile, empty, field, image_name, load_mat, mat_bytes
+from mpii_pose.sources.mat_values import (
+    NotAMatFile,
+    empty,
+    field,
+    has_objpos,
+    image_name,
+    load_mat,
+    mat_bytes,
+)
 
 LOG = logging.getLogger(__name__)  # the warnings about predictions
 SUBMISSION_FILE = "pred_keypoints_mpii.mat"
@@ -374,10 +382,9 @@ def _layout(
 
 
 def _has_objpos(image: np.void, rect: int) -> bool:
-    """Whether rect `rect` (from 0) of the annolist entry has an objpos: MPII's evaluation
-    (`flatten_annolist`) keeps only those."""
+    """Whether rect `rect` (from 0) of the annolist entry has an objpos (see `has_objpos`)."""
     rects = np.asarray(field(image, "annorect")).ravel(order="F")
-    return rect < len(rects) and not empty(field(rects[rect], "objpos"))
+    return rect < len(rects) and has_objpos(rects[rect])
 
 
 def _pred_array(

@@ -69,3 +69,9 @@ def image_name(entry: np.void) -> str | None:
         return None
     name = field(image.ravel()[0], "name")
     return None if empty(name) or name.dtype.kind != "U" else str(name.ravel()[0])
+
+
+def has_objpos(rect: np.void) -> bool:
+    """Whether an annorect has an objpos: MPII's evaluation (`flatten_annolist`) scores only
+    those, and pairs a submission's rects with the ground truth's by their order among them."""
+    return not empty(field(rect, "objpos"))
