@@ -5,28 +5,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
-import os
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import tensorflow_datasets as tfds
 from etils import epath
 
-from mpii_pose.base import build_lock, interruption, log_filters, tfds_internals
-from mpii_pose.engines import Engine, choice
-from mpii_pose.shards import array_record_files, person_example, verify
-from mpii_pose.shards.example_writer import DeterministicExampleWriter
+from mpii_pose.base import build_lock, interruption, log_filters, settings, tfds_internals
+from mpii_pose.engines import NO_OPTIONS, Engine, EngineOptions, WriteJob, choice
+from mpii_pose.shards import person_example
 from mpii_pose.shards.features import feature_spec
-from mpii_pose.shards.plan import SplitPlan, SplitShardConfig, plan_split, shard_tasks
+from mpii_pose.shards.plan import SplitPlan, plan_split
 from mpii_pose.sources import assembly, build_record, downloads, image_check, manual_dir
 
 _HOMEPAGE = "http://human-pose.mpi-inf.mpg.de/"
-# In the build's temporary folder, removed before commit: converted images the workers share,
-# and the array_record writers' receipts (each shard's record bytes).
-_CONVERTED_DIR = "converted_images.tmp"
-_RECEIPTS_DIR = "record_bytes.tmp"
 _LOG = logging.getLogger(__name__)
 
 
@@ -39,16 +31,29 @@ class WriteReport:
     seconds: float  # writing the shards, as the progress bar times it
 
 
+class _with_settings:  # noqa: N801 (used as a decorator, as `property`)
+    """A property of TFDS's that it reads from the builder class or a builder: computed from the
+    builder's settings (read when it was made), or from the environment's on the class."""
+
+    def __init__(self, compute: Callable[[settings.Settings], Any]):
+        self._compute = compute
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, builder: Builder | None, cls: type) -> Any:
+        return self._compute(builder.settings if builder is not None else settings.read())
+
+
 class Builder(tfds.core.GeneratorBasedBuilder):
     """MPII Human Pose, one example per annotated person; splits `train`, `validation` and, with a
     test file, `test`.
 
-    An engine runs the shard plan: the one given (`engine=`: an engine or its name, as
-    `tfds.builder('mpii_pose', engine='ray')`), else `$MPII_POSE_ENGINE`, else Beam when TFDS has
-    Beam options, else Ray for large builds on 4 or more CPUs, else this process (see
-    `engines.choice`). Engine "tfds" is TFDS's own writer (its Beam writer, given Beam options).
-    Every choice writes the same bytes, and the shard files are counted against the annotations
-    before TFDS commits the build.
+    An engine writes the shard plan: the one given (`engine=`: an engine or its name, as
+    `tfds.builder('mpii_pose', engine='ray')`), else the engine of the `engine_options` given,
+    else `$MPII_POSE_ENGINE`, else Beam when TFDS has Beam options, else Ray for large builds on
+    4 or more CPUs, else this process (see `engines.choice`). Engine "tfds" is TFDS's own writer
+    (its Beam writer, given Beam options). Every choice writes the same bytes, and the shard
+    files are counted against the annotations before TFDS commits the build. The environment
+    (`base.settings`) is read once, when the builder is made.
     """
 
     VERSION = tfds.core.Version("2.1.0")
@@ -79,17 +84,18 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         self,
         *,
         engine: Engine | str | None = None,
+        engine_options: EngineOptions = NO_OPTIONS,
         strict_official: bool | None = None,
         **kwargs: Any,
     ):
-        """`engine`: see the class; `strict_official`: a problem in the official .mat is an
-        error instead of a warning (default: $MPII_POSE_STRICT_OFFICIAL, else False)."""
+        """`engine`, `engine_options`: see the class; `strict_official`: a problem in the
+        official .mat is an error instead of a warning (default: $MPII_POSE_STRICT_OFFICIAL)."""
         super().__init__(**kwargs)
-        self.engine = choice.checked_name(engine) if isinstance(engine, str) else engine
-        if strict_official is None:
-            flag = os.environ.get(assembly.STRICT_OFFICIAL_ENV, "").strip().lower()
-            strict_official = flag in ("1", "true", "yes")
-        self.strict_official = strict_official
+        self.settings = settings.read()
+        self.engine_request = choice.Request.of(engine, engine_options)
+        self.strict_official = (
+            self.settings.strict_official if strict_official is None else strict_official
+        )
         self.last_write: WriteReport | None = None  # of the last build in this process
         # The lock of another build that finished this one while it waited, if one did.
         self.waited_for: build_lock.Lock | None = None
@@ -224,19 +230,17 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         cache with a warning. `ds.cache()` is there for who wants it."""
         return False
 
-    @tfds_internals.classproperty
-    @classmethod
-    def _checksums_path(cls) -> epath.Path:
+    @_with_settings
+    def _checksums_path(env: settings.Settings) -> epath.Path:
         """checksums.tsv beside the builder, or the file that $MPII_POSE_CHECKSUMS names."""
-        return downloads.checksums_file_from_env() or epath.Path(__file__).parent / "checksums.tsv"
+        return _checksums_file(env)
 
-    @tfds_internals.classproperty
-    @classmethod
-    def url_infos(cls) -> dict[str, tfds_internals.UrlInfo]:
+    @_with_settings
+    def url_infos(env: settings.Settings) -> dict[str, tfds_internals.UrlInfo]:
         """The registered checksums, read at each build so that registering takes effect."""
-        path = cls._checksums_path
+        path = _checksums_file(env)
         registered = tfds_internals.load_url_infos(path) if path.exists() else {}
-        return downloads.mirrored_url_infos(registered, downloads.mirror_from_env())
+        return downloads.mirrored_url_infos(registered, env.mirror)
 
     def _split_generators(
         self, dl_manager: tfds.download.DownloadManager
@@ -256,7 +260,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             manual,
             manual_dir.missing_parts(manual),
             self.name,
-            mirror=downloads.mirror_from_env(),
+            mirror=self.settings.mirror,
         )
         split_sources = assembly.load_sources(
             manual, tuple(downloaded.values()), self.strict_official
@@ -268,16 +272,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         yield from person_example.generate_examples(source)
 
-    def _example_writer(self) -> DeterministicExampleWriter:
-        return DeterministicExampleWriter(file_format=self.info.file_format)
-
     def _download_and_prepare(
         self,
         dl_manager: tfds.download.DownloadManager,
         download_config: tfds.download.DownloadConfig,
     ) -> None:
-        """Checks every image the splits use, plans every split, writes it with the engine or
-        TFDS's writer, counts, then records it.
+        """Checks every image the splits use, plans every split, writes them with the chosen
+        engine (which counts what it wrote), then records them.
 
         The engine starts (Ray: its cluster) once the annotations are read and checked. (Starting
         it while they are read was measured slower on 2 cores: Ray's start-up is CPU work.)
@@ -285,7 +286,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         if download_config.max_examples_per_split == 0:
             return
         file_format = self.info.file_format.value
-        choice.check_format(self.engine, file_format)  # before anything is read
+        choice.check_format(self.engine_request, self.settings, file_format)  # before any reading
         split_sources, downloaded = self._sources(dl_manager)
         cap = download_config.max_examples_per_split
         image_check.check_images(split_sources.values(), cap)
@@ -294,32 +295,25 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         ]
         self._record_inputs(_manual_dir(dl_manager), downloaded, cap, split_sources, plans)
         chosen = choice.choose(
-            self.engine,
+            self.engine_request,
+            self.settings,
             examples=sum(len(plan.persons) for plan in plans),
             file_format=file_format,
             beam_options=download_config.beam_options,
             beam_runner=download_config.beam_runner,
         )
-        _LOG.info("Writing the shards with engine %s (%s)", chosen.name, chosen.reason)
-        if chosen.engine is None:
-            start = time.perf_counter()
-            split_infos = [self._write_with_tfds(plan, download_config) for plan in plans]
-            seconds = time.perf_counter() - start
-            ran_on = f"{chosen.name} ({choice.WRITERS[chosen.name]})"
-            self.last_write = WriteReport(ran_on, chosen.reason, seconds)
-            for plan, info in zip(plans, split_infos, strict=True):
-                verify.verify_split(
-                    plan.split,
-                    info.filepaths,
-                    info.shard_lengths,
-                    len(plan.persons),
-                    self.info.file_format,
-                )
-        else:
-            with chosen.engine.started():
-                split_infos, ran_on, seconds = self._write_with_engine(chosen.engine, plans)
-            self.last_write = WriteReport(ran_on, chosen.reason, seconds)
-        self.info.set_splits(tfds_internals.SplitDict(split_infos))
+        _LOG.info("Writing the shards with engine %s (%s)", chosen.engine.name, chosen.reason)
+        job = WriteJob(
+            plans=plans,
+            templates={plan.split: self._get_filename_template(plan.split) for plan in plans},
+            info=self.info,
+            scratch_dir=epath.Path(self.data_dir),
+            download_config=download_config,
+        )
+        with chosen.engine.started():
+            written = chosen.engine.write(job)
+        self.last_write = WriteReport(written.ran_on, chosen.reason, written.seconds)
+        self.info.set_splits(tfds_internals.SplitDict(written.splits))
 
     def _record_inputs(
         self,
@@ -345,87 +339,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
         build_record.warn_lacking(planned)
 
-    def _write_with_tfds(
-        self, plan: SplitPlan, download_config: tfds.download.DownloadConfig
-    ) -> tfds_internals.SplitInfo:
-        """One TFDS split writer per split, so that each split gets its own shard count."""
-        use_beam = download_config.beam_options is not None or download_config.beam_runner
-        split_builder = tfds_internals.SplitBuilder(
-            split_dict=self.info.splits,
-            features=self.info.features,
-            dataset_size=self.info.dataset_size,
-            max_examples_per_split=download_config.max_examples_per_split,
-            beam_options=download_config.beam_options,
-            beam_runner=download_config.beam_runner,
-            shard_config=SplitShardConfig(num_shards=download_config.num_shards, split=plan.split),
-            example_writer=self._example_writer(),
-            ignore_duplicates=download_config.ignore_duplicates,
-        )
-        with split_builder.maybe_beam_pipeline():
-            future = split_builder.submit_split_generation(
-                split_name=plan.split,
-                generator=_beam_examples(plan.source)
-                if use_beam
-                else self._generate_examples(plan.source),
-                filename_template=self._get_filename_template(split_name=plan.split),
-                disable_shuffling=self.info.disable_shuffling,
-                nondeterministic_order=download_config.nondeterministic_order,
-            )
-        return future.result()
 
-    def _write_with_engine(
-        self, engine: Engine, plans: list[SplitPlan]
-    ) -> tuple[list[tfds_internals.SplitInfo], str, float]:
-        """Runs every shard write with the engine, then counts each shard file against the plan;
-        returns the splits, where the writes ran and the seconds they took."""
-        templates = {plan.split: self._get_filename_template(plan.split) for plan in plans}
-        converted_dir, receipts_dir = (
-            epath.Path(self.data_dir) / name for name in (_CONVERTED_DIR, _RECEIPTS_DIR)
-        )
-        tasks = [
-            task
-            for plan in plans
-            for task in shard_tasks(
-                plan,
-                [str(p) for p in templates[plan.split].sharded_filepaths(len(plan.shard_lengths))],
-                str(converted_dir),
-                self.info.file_format.value,
-                str(receipts_dir),
-            )
-        ]
-        total = sum(len(plan.persons) for plan in plans)
-        with tfds_internals.tqdm(  # smoothing=0: the rate shown is the average, as in the summary
-            total=total, desc=f"Writing shards ({engine.name})", unit=" examples", smoothing=0
-        ) as progress:
-            start = time.perf_counter()
-            try:
-                ran_on = engine.run(tasks, _LastUpdateUndrawn(progress, total))
-                receipts = array_record_files.read_receipts(receipts_dir)
-            finally:
-                for scratch in (converted_dir, receipts_dir):
-                    if scratch.exists():
-                        scratch.rmtree()
-            seconds = time.perf_counter() - start
-        split_infos = []
-        for plan in plans:
-            template = templates[plan.split]
-            num_bytes = verify.verify_split(
-                plan.split,
-                template.sharded_filepaths(len(plan.shard_lengths)),
-                plan.shard_lengths,
-                len(plan.persons),
-                self.info.file_format,
-                receipts,  # used where the format hides the record bytes
-            )
-            split_infos.append(
-                tfds_internals.SplitInfo(
-                    name=plan.split,
-                    shard_lengths=list(plan.shard_lengths),
-                    num_bytes=num_bytes,
-                    filename_template=template,
-                )
-            )
-        return split_infos, ran_on, seconds
+def _checksums_file(env: settings.Settings) -> epath.Path:
+    """checksums.tsv beside the builder, or the file that $MPII_POSE_CHECKSUMS names."""
+    return env.checksums or epath.Path(__file__).parent / "checksums.tsv"
 
 
 def _manual_dir(dl_manager: tfds.download.DownloadManager) -> epath.Path | None:
@@ -434,30 +351,3 @@ def _manual_dir(dl_manager: tfds.download.DownloadManager) -> epath.Path | None:
         return dl_manager.manual_dir
     except AssertionError:  # TFDS's "does not exist or is empty"
         return None
-
-
-class _LastUpdateUndrawn:
-    """A progress bar's updates, but the one completing it is not drawn: closing the bar draws
-    it, with the run's average rate. Drawn by both, the full bar shows twice wherever stderr is
-    not a terminal (a log, CI), as after an engine that reports all its examples at once."""
-
-    def __init__(self, bar: Any, total: int):
-        self._bar, self._left = bar, total
-
-    def update(self, n: int) -> None:
-        self._left -= n
-        if self._left <= 0:
-            self._bar.mininterval = math.inf  # tqdm draws an update only after mininterval
-        self._bar.update(n)
-
-
-def _beam_examples(source: assembly.SplitSource) -> Any:
-    """The split as a Beam PTransform (of (key, example) pairs), for TFDS's own Beam writer
-    (`tfds build --beam_...`)."""
-    import apache_beam as beam
-
-    return beam.Create(source.persons) | beam.Map(
-        person_example.keyed_example,
-        images_dir=str(source.images_dir),
-        annotation_file=str(source.annotation_file),
-    )

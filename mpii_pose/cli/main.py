@@ -20,20 +20,18 @@ from etils import epath
 from tensorflow_datasets.core import constants
 
 from mpii_pose import __version__
-from mpii_pose.base import build_lock
+from mpii_pose.base import build_lock, settings
 from mpii_pose.base.errors import ManualDirError, MpiiPoseError
 from mpii_pose.base.interruption import Received, signals_interrupt
 from mpii_pose.base.tf_startup import import_tensorflow
 from mpii_pose.cli.score import add_score, score
 from mpii_pose.cli.submit import EXAMPLES as SUBMIT_EXAMPLES
 from mpii_pose.cli.submit import add_submit, submit
-from mpii_pose.engines import Engine, choice, make_engine
+from mpii_pose.engines import ENGINES, EngineOptions, choice
 from mpii_pose.shards import array_record_files, tfrecord_files
 from mpii_pose.shards.plan import SHARDS_PER_SPLIT
 from mpii_pose.sources import build_record
-from mpii_pose.sources.assembly import STRICT_OFFICIAL_ENV
 from mpii_pose.sources.build_record import Request
-from mpii_pose.sources.downloads import MIRROR_ENV
 from mpii_pose.sources.manual_dir import (
     ANNOTATION_FILES,
     IMAGES,
@@ -68,6 +66,9 @@ examples:
 then, in Python:
   import mpii_pose, tensorflow_datasets as tfds
   ds = tfds.load('mpii_pose', data_dir=DATA_DIR, split='train')
+
+environment (read once per build, by every entry point):
+{settings.help_text()}
 """
 
 
@@ -96,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         "--manual_dir",
         metavar="M",
         help=f"folder with {describe_part(IMAGES)} and the HRNet/mmpose JSON "
-        f"({annotation_layout()}); what it lacks is downloaded (${MIRROR_ENV} fetches from "
+        f"({annotation_layout()}); what it lacks is downloaded (${settings.MIRROR} fetches from "
         "a mirror). Default: DATA_DIR/downloads/manual",
     )
     source.add_argument(
@@ -107,12 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_data_dir(build, "; the build goes to D/mpii_pose/VERSION")
     build.add_argument(
         "--engine",
-        choices=(_AUTO, *choice.WRITERS),
+        choices=(_AUTO, *ENGINES),
         default=_AUTO,
         help="what runs the shard writes: "
-        + ", ".join(f"{name} ({how})" for name, how in choice.WRITERS.items())
+        + ", ".join(f"{name} ({how})" for name, how in ENGINES.items())
         + f"; all give the same bytes. {_AUTO}: ray when --workers or --address is given, beam when "
-        f"--beam_pipeline_options is, else ${choice.ENV_VAR} if set, else ray for builds of "
+        f"--beam_pipeline_options is, else ${settings.ENGINE} if set, else ray for builds of "
         f"{choice.RAY_MIN_EXAMPLES:,} examples or more on {choice.RAY_MIN_CPUS} CPUs or more, "
         "else local (default: %(default)s)",
     )
@@ -153,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"stop at a problem in the official {OFFICIAL_FILE} (default: leave "
         "the persons it concerns with unknown official values and warn; also "
-        f"${STRICT_OFFICIAL_ENV}=1)",
+        f"${settings.STRICT_OFFICIAL}=1)",
     )
     build.add_argument(
         "--overwrite", action="store_true", help="replace an existing build of this version"
@@ -258,31 +259,17 @@ def _int_at_least(text: str, minimum: int) -> int:
     return value
 
 
-def _requested_engine(args: argparse.Namespace) -> Engine | str | None:
-    """The engine the options ask for (an engine-specific option implies its engine); None leaves
-    the choice to the builder ($MPII_POSE_ENGINE, else automatic); "tfds" is TFDS's writer."""
-    name = args.engine
-    if name == _AUTO:
-        if args.workers or args.address:
-            name = "ray"
-        elif args.beam_pipeline_options:
-            name = "beam"
-        else:
-            return None
-    if name == choice.TFDS_WRITER:
-        return name
-    return make_engine(
-        name,
-        workers=args.workers,
-        address=args.address,
-        beam_pipeline_options=args.beam_pipeline_options,
-    )
+def _engine_options(args: argparse.Namespace) -> EngineOptions:
+    """The engines' options given on the command line."""
+    return EngineOptions(args.workers, args.address, args.beam_pipeline_options)
 
 
 def build(args: argparse.Namespace) -> int:
     """Runs TFDS's download_and_prepare for the builder and prints what it wrote."""
-    engine = _requested_engine(args)
-    asked = choice.requested(engine)
+    request = choice.Request.of(
+        None if args.engine == _AUTO else args.engine, _engine_options(args)
+    )
+    asked = choice.asked(request, settings.read())
     if asked is not None and asked[0] == choice.TFDS_WRITER:  # the one writer using TensorFlow
         import_tensorflow()
     import tensorflow_datasets as tfds
@@ -296,7 +283,8 @@ def build(args: argparse.Namespace) -> int:
     options = {
         "data_dir": args.data_dir,
         "file_format": args.file_format,
-        "engine": engine,
+        "engine": request.name,
+        "engine_options": request.options,
         "strict_official": args.strict_official or None,  # None: the environment decides
     }
     manual_dir = str(SAMPLE_DIR) if args.sample else args.manual_dir

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mpii_pose.base import errors
 from mpii_pose.base.log_filters import BEAM_NO_APITOOLS, without_messages
-from mpii_pose.engines import Progress
+from mpii_pose.engines.shard_engine import Progress, ShardEngine
 from mpii_pose.shards.plan import ShardTask
 from mpii_pose.shards.write import write_shard
 
@@ -31,7 +31,7 @@ def pipeline_flags(options: str | None) -> list[str]:
     return flags
 
 
-class BeamEngine:
+class BeamEngine(ShardEngine):
     """Runs the shard writes in a Beam pipeline with `options`: `tfds build`'s option string, or the
     PipelineOptions (and runner) of TFDS's DownloadConfig; DirectRunner unless a runner is given."""
 
@@ -49,9 +49,6 @@ class BeamEngine:
             options.view_as(StandardOptions).runner = "DirectRunner"
         self.options = options
         self.runner = runner
-
-    def started(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> str:
         """Runs the pipeline; returns "beam", the runner object's class and the options set."""

@@ -1,129 +1,159 @@
-"""Which writer a build runs, and why: the one asked for, `$MPII_POSE_ENGINE`, Beam options, or
-the automatic choice (Ray for large builds on 4 or more CPUs, else in-process).
+"""Which engine a build runs, and why, decided here alone: the one asked for, an engine's own
+options, `$MPII_POSE_ENGINE`, Beam options, the file format, else the automatic choice (Ray for
+large builds on 4 or more CPUs, else in-process).
 
 Every entry point (`mpii-pose build`, `tfds build mpii_pose`, `tfds.load('mpii_pose')`) goes
-through here, so that one input gives one set of bytes whatever the entry point; "tfds" keeps
-TFDS's own writer, for comparison and for the file formats the engines do not write.
+through here, so that one input gives one set of bytes whatever the entry point.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from mpii_pose.base import settings
 from mpii_pose.base.errors import MpiiPoseError
-from mpii_pose.engines import ENGINES, Engine, make_engine
+from mpii_pose.engines import (
+    ENGINES,
+    NO_OPTIONS,
+    Engine,
+    EngineOptions,
+    available_cpus,
+    make_engine,
+)
 from mpii_pose.shards.write import FILE_WRITERS
 
 if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.runner import PipelineRunner
 
-ENV_VAR = "MPII_POSE_ENGINE"
 TFDS_WRITER = "tfds"
-# Every writer a build may run, and how it writes: the engines, and TFDS's own writer.
-WRITERS: dict[str, str] = {**ENGINES, TFDS_WRITER: "TFDS's own writer"}
 # Ray's start and stop cost seconds; below this many examples, or on fewer CPUs, the in-process
 # engine finishes first (benchmarks/README.md).
 RAY_MIN_EXAMPLES = 10_000
 RAY_MIN_CPUS = 4
-# What the engines write; other formats are TFDS's writer's.
+# What the shard engines write; other formats are TFDS's writer's.
 ENGINE_FORMATS: tuple[str, ...] = tuple(FILE_WRITERS)
 
 
 class EngineChoiceError(MpiiPoseError):
-    """An unknown engine name, or an engine asked to write a format it does not write."""
+    """An unknown engine name, options of another engine, or an engine asked to write a format
+    it does not write."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What the caller asked for: an engine by name, or a ready engine (e.g. one of its own), or
+    neither (then `$MPII_POSE_ENGINE` or the automatic choice); and the engines' options."""
+
+    name: str | None = None
+    engine: Engine | None = None
+    options: EngineOptions = NO_OPTIONS
+
+    @classmethod
+    def of(cls, engine: Engine | str | None, options: EngineOptions = NO_OPTIONS) -> Request:
+        """The request of a builder's `engine=` argument: a name is checked at once."""
+        if isinstance(engine, str):
+            return cls(name=checked_name(engine), options=options)
+        return cls(engine=engine, options=options)
 
 
 @dataclasses.dataclass(frozen=True)
 class Choice:
-    """The engine that writes the shards (None: TFDS's own writer) and why it was chosen."""
+    """The engine that writes the shards and why it was chosen."""
 
-    engine: Engine | None
+    engine: Engine
     reason: str
-
-    @property
-    def name(self) -> str:
-        return self.engine.name if self.engine else TFDS_WRITER
 
 
 def checked_name(name: str, why: str = "requested") -> str:
-    """`name` if it names a writer; otherwise an error listing the names."""
-    if name not in WRITERS:
+    """`name` if it names an engine; otherwise an error listing the names."""
+    if name not in ENGINES:
         raise EngineChoiceError(
-            f"unknown engine {name!r} ({why}); choose one of {', '.join(WRITERS)}"
+            f"unknown engine {name!r} ({why}); choose one of {', '.join(ENGINES)}"
         )
     return name
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on (a container's or taskset's share, not the machine's)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def requested(
-    engine: Engine | str | None, environ: Mapping[str, str] = os.environ
-) -> tuple[Engine | str, str] | None:
-    """The engine (or writer name) asked for, by the caller or `$MPII_POSE_ENGINE`, and how."""
-    if engine is not None:
-        return (checked_name(engine) if isinstance(engine, str) else engine), "requested"
-    value = environ.get(ENV_VAR, "").strip()
-    if value:
-        why = f"{ENV_VAR}={value}"
-        return checked_name(value.lower(), why), why
+def asked(request: Request, env: settings.Settings) -> tuple[str, str] | None:
+    """The engine's name asked for and how (by name, by its options, by `$MPII_POSE_ENGINE`),
+    None when nothing asks for one; an error for options given to another engine."""
+    implied = request.options.engine()
+    name = request.engine.name if request.engine else request.name
+    if name is not None:
+        if implied is not None and implied != name and not (name, implied) == (TFDS_WRITER, "beam"):
+            raise EngineChoiceError(
+                f"the {name} engine was asked for, with options of the {implied} engine "
+                f"({_given(request.options)})"
+            )
+        return name, "requested"
+    if implied is not None:
+        return implied, f"{_given(request.options)} given"
+    if env.engine:
+        why = f"{settings.ENGINE}={env.engine}"
+        return checked_name(env.engine, why), why
     return None
 
 
-def check_format(
-    engine: Engine | str | None, file_format: str, environ: Mapping[str, str] = os.environ
-) -> None:
+def check_format(request: Request, env: settings.Settings, file_format: str) -> None:
     """Fails before any work when the engine asked for does not write `file_format`."""
-    asked = requested(engine, environ)
-    if asked is not None:
-        name = asked[0] if isinstance(asked[0], str) else asked[0].name
-        _check_writes(name, asked[1], file_format)
+    named = asked(request, env)
+    if named is not None:
+        _check_writes(*named, file_format)
 
 
 def choose(
-    engine: Engine | str | None,
+    request: Request,
+    env: settings.Settings,
     *,
     examples: int,
     file_format: str,
     beam_options: PipelineOptions | None = None,
     beam_runner: PipelineRunner | None = None,
-    environ: Mapping[str, str] = os.environ,
     cpus: int | None = None,
 ) -> Choice:
-    """The writer for a build of `examples` examples in `file_format`.
+    """The engine for a build of `examples` examples in `file_format`.
 
-    In order: `engine` (an engine, or a name in WRITERS); `$MPII_POSE_ENGINE`; the project's
-    Beam engine when TFDS was given Beam options (`tfds build --beam_pipeline_options`); TFDS's
-    writer for formats the engines do not write (ENGINE_FORMATS); Ray for at least RAY_MIN_EXAMPLES examples on
+    In order: the engine or name of `request`; the engine its options belong to (`workers` or
+    `address`: Ray; `beam_pipeline_options`: Beam); `$MPII_POSE_ENGINE`; the Beam engine when
+    TFDS was given Beam options (`tfds build --beam_pipeline_options`); TFDS's writer for formats
+    the shard engines do not write (ENGINE_FORMATS); Ray for at least RAY_MIN_EXAMPLES examples on
     RAY_MIN_CPUS CPUs or more; else the in-process engine.
     """
     beam = beam_options is not None or beam_runner is not None
-    asked = requested(engine, environ)
-    if asked is None:
+    named = asked(request, env)
+    if named is None:
         if beam:
-            asked = "beam", "Beam pipeline options given"
+            named = "beam", "Beam pipeline options given"
         elif file_format not in ENGINE_FORMATS:
-            return Choice(None, f"automatic: {file_format} shards are written by TFDS's writer")
+            named = TFDS_WRITER, f"automatic: {file_format} shards are written by TFDS's writer"
         else:
-            asked = _automatic(examples, cpus or available_cpus())
-    writer, why = asked
-    if not isinstance(writer, str):
-        _check_writes(writer.name, why, file_format)
-        return Choice(writer, why)
-    if writer == TFDS_WRITER:
-        return Choice(None, why)
-    _check_writes(writer, why, file_format)
-    if writer == "beam" and beam:
+            named = _automatic(examples, cpus or available_cpus())
+    name, why = named
+    _check_writes(name, why, file_format)
+    if request.engine is not None:
+        return Choice(request.engine, why)
+    if beam and name == "beam" and not request.options.beam_pipeline_options:
         from mpii_pose.engines.beam_engine import BeamEngine
 
         return Choice(BeamEngine(beam_options, beam_runner), why)
-    return Choice(make_engine(writer), why)
+    if beam and name == TFDS_WRITER and not request.options.beam_pipeline_options:
+        from mpii_pose.engines.tfds_engine import TfdsEngine
+
+        return Choice(TfdsEngine(beam_options, beam_runner), why)
+    options = request.options
+    if name == "ray" and not options.address and env.ray_address:
+        options = dataclasses.replace(options, address=env.ray_address)
+    return Choice(make_engine(name, options), why)
+
+
+def _given(options: EngineOptions) -> str:
+    """The options set, as `mpii-pose build` spells them."""
+    return ", ".join(
+        f"--{field.name} {getattr(options, field.name)}"
+        for field in dataclasses.fields(options)
+        if getattr(options, field.name)
+    )
 
 
 def _automatic(examples: int, cpus: int) -> tuple[str, str]:
@@ -142,5 +172,5 @@ def _check_writes(name: str, why: str, file_format: str) -> None:
         raise EngineChoiceError(
             f"the {name} engine ({why}) writes {' and '.join(ENGINE_FORMATS)} shards; build "
             f"{file_format} with TFDS's writer (--engine {TFDS_WRITER}, or "
-            f"{ENV_VAR}={TFDS_WRITER})"
+            f"{settings.ENGINE}={TFDS_WRITER})"
         )

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
-from mpii_pose.engines import Progress
+from mpii_pose.engines.shard_engine import Progress, ShardEngine
 from mpii_pose.shards.plan import ShardTask
 from mpii_pose.shards.write import write_shard
 
 
-class LocalEngine:
+class LocalEngine(ShardEngine):
     name = "local"
-
-    def started(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
 
     def run(self, tasks: Sequence[ShardTask], progress: Progress) -> str:
         for task in tasks:

@@ -14,8 +14,8 @@ from types import ModuleType
 from typing import Any
 
 from mpii_pose.base.interruption import handlers_kept
-from mpii_pose.engines import Progress
-from mpii_pose.engines.choice import available_cpus
+from mpii_pose.engines import available_cpus
+from mpii_pose.engines.shard_engine import Progress, ShardEngine
 from mpii_pose.shards.plan import ShardTask
 from mpii_pose.shards.write import write_shard
 
@@ -77,12 +77,15 @@ def _stop_autoscaler_monitor(ray: ModuleType) -> None:
         info.process.wait()
 
 
-class RayEngine:
+class RayEngine(ShardEngine):
+    """Runs the shard writes as Ray tasks, at most `workers` at once (default: one per CPU), on
+    the cluster at `address` (default: a local Ray started for the build)."""
+
     name = "ray"
 
     def __init__(self, workers: int | None = None, address: str | None = None):
         self.workers = workers
-        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.address = address
         self._owns_local_cluster = False
 
     @contextlib.contextmanager
@@ -97,8 +100,8 @@ class RayEngine:
                 {} if self.address else {"num_cpus": self.workers or available_cpus()}
             )
             with handlers_kept(), _no_token_notice(), _no_usage_reporting():
-                ray.init(
-                    address=self.address,
+                ray.init(  # "local": a new local Ray, whatever $RAY_ADDRESS says (see settings)
+                    address=self.address or "local",
                     include_dashboard=False,
                     logging_level=logging.WARNING,
                     **local,

@@ -26,8 +26,6 @@ from mpii_pose.sources.manual_dir import (
 )
 
 _LOG = logging.getLogger(__name__)
-# Set to 1 (or true), a problem in the official .mat stops the build instead of being counted.
-STRICT_OFFICIAL_ENV = "MPII_POSE_STRICT_OFFICIAL"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import socket
 import urllib.parse
 import urllib.request
@@ -21,14 +20,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 from etils import epath
 
-from mpii_pose.base import build_lock, tfds_internals
+from mpii_pose.base import build_lock, settings, tfds_internals
 from mpii_pose.base.errors import DownloadError, ManualDirError
 from mpii_pose.sources import manual_dir
 
 _LOG = logging.getLogger(__name__)
 
-MIRROR_ENV = "MPII_POSE_MIRROR"
-CHECKSUMS_ENV = "MPII_POSE_CHECKSUMS"
 _CONNECT_TIMEOUT_S = 10  # a host that neither answers nor refuses by then is left to TFDS's retries
 
 
@@ -166,7 +163,7 @@ def fetch(
         where = manual or "there (or in a folder given as --manual_dir M)"
         raise DownloadError(
             "\n".join(unreachable) + f".\n{missing[0].upper()}{missing[1:]}.\n"
-            f"Put the missing files {'in ' if manual else ''}{where}, or set {MIRROR_ENV} to a "
+            f"Put the missing files {'in ' if manual else ''}{where}, or set {settings.MIRROR} to a "
             f"mirror that serves {_listed([archive.filename for archive in archives])}."
         )
     fetching = "; ".join(
@@ -259,14 +256,3 @@ def describe(root: epath.Path, limit: int = 8) -> str:
         return "nothing"
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
-
-
-def mirror_from_env() -> str | None:
-    """The mirror set in the environment, if any."""
-    return os.environ.get(MIRROR_ENV) or None
-
-
-def checksums_file_from_env() -> epath.Path | None:
-    """The checksums file set in the environment, if any."""
-    path = os.environ.get(CHECKSUMS_ENV)
-    return epath.Path(path) if path else None

@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 from mpii_pose import Builder
+from mpii_pose.base import settings
 from mpii_pose.base.tf_startup import LEVEL_ENV, without_start_up_notices
 from mpii_pose.cli.main import main
-from mpii_pose.engines import choice
-from mpii_pose.sources.assembly import STRICT_OFFICIAL_ENV
+from mpii_pose.engines import ENGINES, choice
 from mpii_pose.sources.manual_dir import ANNOTATION_FILES, OFFICIAL_FILE, SAMPLE_DIR
 from tests.helpers import (
     BIN,
@@ -129,11 +129,20 @@ def test_help_explains_every_option(capsys):
     assert "annotations/" in text and "array_record" in text and "tfds.load" in text
     assert "RAY_ADDRESS" in text and "DirectRunner" in text
     flat = " ".join(text.split())  # argparse wraps lines
-    for name, how in choice.WRITERS.items():
+    for name, how in ENGINES.items():
         assert f"{name} ({how})" in flat
     assert f"--file_format {{{','.join(choice.ENGINE_FORMATS)}}}" in flat
-    for name in (OFFICIAL_FILE, STRICT_OFFICIAL_ENV, *ANNOTATION_FILES["test"]):
+    for name in (OFFICIAL_FILE, settings.STRICT_OFFICIAL, *ANNOTATION_FILES["test"]):
         assert name in flat
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["build", "--help"]])
+def test_help_names_every_environment_variable_and_what_it_does(argv, capsys):
+    with pytest.raises(SystemExit):
+        main(argv)
+    flat = " ".join(capsys.readouterr().out.split())
+    for name, meaning in settings.VARIABLES.items():
+        assert f"{name} {' '.join(meaning.split())}" in flat
 
 
 def test_show_draws_a_grid_of_examples_with_their_head_boxes(manual_dir, tmp_path):

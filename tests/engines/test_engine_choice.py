@@ -1,6 +1,6 @@
-"""Which engine a build runs: requested, $MPII_POSE_ENGINE, Beam options, or automatic; and every
-entry point (tfds build, tfds.load, mpii-pose build) writes through it, with the bytes of TFDS's
-own writer."""
+"""Which engine a build runs: requested, by its options, $MPII_POSE_ENGINE, Beam options, or
+automatic; and every entry point (tfds build, tfds.load, mpii-pose build) writes through it, with
+the bytes of TFDS's own writer."""
 
 import os
 
@@ -8,22 +8,26 @@ import pytest
 import tensorflow_datasets as tfds
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
-from mpii_pose.engines import choice
+from mpii_pose.base import settings
+from mpii_pose.engines import EngineOptions, available_cpus, choice
 from mpii_pose.engines.beam_engine import BeamEngine
 from mpii_pose.engines.local_engine import LocalEngine
 from mpii_pose.engines.ray_engine import RayEngine
+from mpii_pose.engines.tfds_engine import TfdsEngine
 from mpii_pose.sources.manual_dir import SAMPLE_DIR
 from tests.helpers import BIN, ENV, checked, digests, read_json
 
 LARGE = choice.RAY_MIN_EXAMPLES
 
 
-def choose(engine=None, examples=100, file_format="tfrecord", environ=None, cpus=2, **beam):
+def choose(
+    engine=None, examples=100, file_format="tfrecord", environ=None, cpus=2, options=None, **beam
+):
     return choice.choose(
-        engine,
+        choice.Request.of(engine, options or EngineOptions()),
+        settings.read(environ or {}),
         examples=examples,
         file_format=file_format,
-        environ=environ or {},
         cpus=cpus,
         **beam,
     )
@@ -35,7 +39,7 @@ def choose(engine=None, examples=100, file_format="tfrecord", environ=None, cpus
 )
 def test_automatic_choice_takes_ray_for_large_builds_on_four_cpus_or_more(examples, cpus, name):
     chosen = choose(examples=examples, cpus=cpus)
-    assert chosen.name == name
+    assert chosen.engine.name == name
     assert chosen.reason.startswith(f"automatic: {examples:,} examples on {cpus} CPUs")
 
 
@@ -43,7 +47,7 @@ def test_cpus_are_those_the_process_may_use():
     allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(allowed)})
     try:
-        assert choice.available_cpus() == 1
+        assert available_cpus() == 1
         assert "on 1 CPU;" in choose(cpus=None).reason
     finally:
         os.sched_setaffinity(0, allowed)
@@ -52,16 +56,34 @@ def test_cpus_are_those_the_process_may_use():
 def test_the_environment_overrides_the_automatic_choice():
     chosen = choose(examples=LARGE, cpus=8, environ={"MPII_POSE_ENGINE": " Local "})
     assert isinstance(chosen.engine, LocalEngine)
-    assert chosen.reason == "MPII_POSE_ENGINE=Local"
-    assert choose(environ={"MPII_POSE_ENGINE": "tfds"}).engine is None
-    assert isinstance(choose(environ={"MPII_POSE_ENGINE": "ray"}).engine, RayEngine)
+    assert chosen.reason == "MPII_POSE_ENGINE=local"
+    tfds_writer = choose(environ={"MPII_POSE_ENGINE": "tfds"}).engine
+    assert isinstance(tfds_writer, TfdsEngine) and not tfds_writer.uses_beam
+    ray_engine = choose(environ={"MPII_POSE_ENGINE": "ray", "RAY_ADDRESS": "10.0.0.5:6379"}).engine
+    assert isinstance(ray_engine, RayEngine) and ray_engine.address == "10.0.0.5:6379"
+    assert choose(environ={"MPII_POSE_ENGINE": "ray"}).engine.address is None  # a local Ray
 
 
 def test_a_requested_engine_overrides_the_environment():
     given = RayEngine(workers=1)
     chosen = choose(given, environ={"MPII_POSE_ENGINE": "local"})
     assert chosen.engine is given and chosen.reason == "requested"
-    assert choose("tfds", environ={"MPII_POSE_ENGINE": "local"}).name == "tfds"
+    assert choose("tfds", environ={"MPII_POSE_ENGINE": "local"}).engine.name == "tfds"
+
+
+def test_an_engines_options_ask_for_it_and_are_refused_for_another():
+    chosen = choose(options=EngineOptions(workers=3), environ={"MPII_POSE_ENGINE": "local"})
+    assert isinstance(chosen.engine, RayEngine) and chosen.engine.workers == 3
+    assert chosen.reason == "--workers 3 given"
+    chosen = choose(options=EngineOptions(address="head:6379"), environ={"RAY_ADDRESS": "x:1"})
+    assert chosen.engine.address == "head:6379"  # the option before the environment
+    chosen = choose(options=EngineOptions(beam_pipeline_options="direct_num_workers=2"))
+    assert isinstance(chosen.engine, BeamEngine)
+    assert chosen.engine.options.view_as(DirectOptions).direct_num_workers == 2
+    with pytest.raises(choice.EngineChoiceError, match=r"the local engine was asked for, with options of the ray engine \(--workers 2\)"):  # fmt: skip
+        choose("local", options=EngineOptions(workers=2))
+    # TFDS's writer takes Beam options: TFDS's Beam writer.
+    assert choose("tfds", options=EngineOptions(beam_pipeline_options="a=1")).engine.uses_beam
 
 
 def test_unknown_names_are_refused_with_the_choices():
@@ -78,18 +100,19 @@ def test_beam_options_from_tfds_run_the_beam_engine_with_them():
     assert chosen.engine.options.view_as(DirectOptions).direct_num_workers == 2
     assert chosen.reason == "Beam pipeline options given"
     # TFDS's writer, asked for, keeps TFDS's Beam writer.
-    assert choose(environ={"MPII_POSE_ENGINE": "tfds"}, beam_options=options).engine is None
+    tfds_writer = choose(environ={"MPII_POSE_ENGINE": "tfds"}, beam_options=options).engine
+    assert isinstance(tfds_writer, TfdsEngine) and tfds_writer.beam_options is options
 
 
 def test_formats_the_engines_do_not_write_go_to_tfds_writer_unless_an_engine_is_asked_for():
-    assert choose(examples=LARGE, cpus=8, file_format="array_record").name == "ray"
+    assert choose(examples=LARGE, cpus=8, file_format="array_record").engine.name == "ray"
     chosen = choose(examples=LARGE, cpus=8, file_format="parquet")
-    assert chosen.engine is None
+    assert isinstance(chosen.engine, TfdsEngine)
     assert "parquet shards are written by TFDS's writer" in chosen.reason
     with pytest.raises(choice.EngineChoiceError, match=r"the ray engine \(MPII_POSE_ENGINE=ray\) writes tfrecord and array_record"):  # fmt: skip
         choose(environ={"MPII_POSE_ENGINE": "ray"}, file_format="parquet")
     with pytest.raises(choice.EngineChoiceError, match="MPII_POSE_ENGINE=tfds"):
-        choice.check_format("local", "parquet", environ={})
+        choice.check_format(choice.Request.of("local"), settings.read({}), "parquet")
 
 
 def test_tfds_load_builds_through_the_engines(shard_data, reference, tmp_path, caplog):

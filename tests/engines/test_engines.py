@@ -11,7 +11,7 @@ import tensorflow_datasets as tfds
 
 import mpii_pose
 from mpii_pose.base.errors import ImageError, IncompleteBuildError, MpiiPoseError
-from mpii_pose.engines import make_engine
+from mpii_pose.engines import EngineOptions, make_engine
 from mpii_pose.engines.local_engine import LocalEngine
 from mpii_pose.shards.image_bytes import is_stored_verbatim, to_rgb_jpeg
 from mpii_pose.shards.plan import plan_split, shard_tasks
@@ -48,7 +48,7 @@ def test_engine_output_is_byte_identical_to_tfds_build(
 ):
     if name == "ray":
         request.getfixturevalue("local_ray")
-    builder = build(shard_data, tmp_path, make_engine(name, **options))
+    builder = build(shard_data, tmp_path, make_engine(name, EngineOptions(**options)))
     assert digests(tmp_path) == reference
     assert builder.info.splits["train"].num_shards == 64
     assert builder.info.splits["validation"].num_shards == 8
@@ -115,7 +115,7 @@ def test_failed_shard_write_raises_the_workers_error_leaves_nothing_and_rerun_su
     kept = image.read_bytes()
     image.write_bytes(kept[: len(kept) // 2])  # truncated: found only when its shard is written
     with pytest.raises(ImageError) as info:
-        build(manual, data_dir, make_engine(engine_name, **options))
+        build(manual, data_dir, make_engine(engine_name, EngineOptions(**options)))
     where = re.escape(f"{image} (used by {manual / 'valid.json'}, entry ")
     message = r"\d+\): cannot be decoded as an image \(image file is truncated[^\[\]]*\)"
     assert re.fullmatch(where + message, str(info.value)), str(info.value)

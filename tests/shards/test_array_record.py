@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mpii_pose.base.errors import IncompleteBuildError
-from mpii_pose.engines import make_engine
+from mpii_pose.engines import EngineOptions, make_engine
 from mpii_pose.engines.local_engine import LocalEngine
 from tests.helpers import (
     BIN,
@@ -43,7 +43,12 @@ def array_reference(shard_data, tmp_path_factory) -> dict[str, str]:
 def test_engines_write_the_bytes_of_tfds_build(
     name, options, shard_data, array_reference, tmp_path
 ):
-    builder = build(shard_data, tmp_path, make_engine(name, **options), file_format="array_record")
+    builder = build(
+        shard_data,
+        tmp_path,
+        make_engine(name, EngineOptions(**options)),
+        file_format="array_record",
+    )
     assert digests(tmp_path) == array_reference
     shards = list((tmp_path / DATASET).glob("mpii_pose-train.array_record-*"))
     assert len(shards) == builder.info.splits["train"].num_shards == 64

@@ -24,10 +24,12 @@ from tensorflow_datasets.core.download import checksums
 
 import mpii_pose
 from mpii_pose.base.errors import DownloadError
+from mpii_pose.base.settings import CHECKSUMS as CHECKSUMS_ENV
+from mpii_pose.base.settings import MIRROR as MIRROR_ENV
 from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from mpii_pose.sources import manual_dir
 from mpii_pose.sources.build_record import read_build
-from mpii_pose.sources.downloads import ARCHIVES, CHECKSUMS_ENV, MIRROR_ENV, mirrored_url_infos
+from mpii_pose.sources.downloads import ARCHIVES, mirrored_url_infos
 from tests.helpers import BIN, DATASET, ENV, build, checked, interruptible, leftovers, read_json
 
 IMAGES, ANNOTATIONS, OFFICIAL = (archive.filename for archive in ARCHIVES)

@@ -144,7 +144,7 @@ def test_every_engine_stops_before_writing_and_leaves_no_folder(manual_dir, tmp_
     broken = break_images(manual_dir, 2)
     data_dir = tmp_path / "data"
     with pytest.raises(ImagesError) as info:
-        build(manual_dir, data_dir, engine if engine == "tfds" else make_engine(engine))
+        build(manual_dir, data_dir, make_engine(engine))
     assert str(info.value).startswith("2 images that the annotations use are missing")
     assert all(f"{path} (used by {manual_dir / 'train.json'}, entry {index}): " in str(info.value)
                for path, index in broken)  # fmt: skip
