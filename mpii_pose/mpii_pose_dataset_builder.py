@@ -13,8 +13,8 @@ from etils import epath
 
 from mpii_pose.base import build_lock, interruption, log_filters, settings, tfds_internals
 from mpii_pose.engines import NO_OPTIONS, Engine, EngineOptions, WriteJob, choice
-from mpii_pose.shards import person_example
-from mpii_pose.shards.features import feature_spec
+from mpii_pose.shards import examples
+from mpii_pose.shards.features import CONFIGS, PER_IMAGE, feature_spec
 from mpii_pose.shards.plan import SplitPlan, plan_split
 from mpii_pose.sources import assembly, build_record, downloads, image_check, manual_dir
 
@@ -56,8 +56,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     (`base.settings`) is read once, when the builder is made.
     """
 
-    VERSION = tfds.core.Version("2.1.0")
+    VERSION = tfds.core.Version("3.0.0")
     RELEASE_NOTES = {
+        "3.0.0": "Two configs: per_person (the examples of 2.1.0, byte for byte; the default) "
+        "and per_image (one example per image, every person of it in `persons`, the official "
+        ".mat's unannotated ones with annotated False; splits by image). Builds move to "
+        "D/mpii_pose/CONFIG/VERSION.",
         "2.1.0": "New features: official_image_index and official_rect_index (1-based indices "
         "of the person's record in the official .mat's RELEASE.annolist and its annorect, -1 "
         "when unmatched) and single_person (RELEASE.single_person lists it), so that test "
@@ -78,6 +82,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         "1.0.0": "Initial release: one example per annotated person, 64 train / 8 validation "
         "shards, raw MATLAB 1-based joints, byte-reproducible shards.",
     }
+    BUILDER_CONFIGS = [
+        tfds.core.BuilderConfig(name=name, description=description)
+        for name, description in CONFIGS.items()
+    ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = downloads.manual_instructions()
 
     def __init__(
@@ -139,12 +147,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         config: tfds.download.DownloadConfig,
     ) -> bool:
         """Takes the build lock for the rest of `stack` (waiting for another build), removes
-        what killed runs left, and has the empty folders this build makes removed if it fails;
+        what killed runs left, and has what this build makes outside its own folder (empty
+        folders, TFDS's config record) removed if it fails;
         False when the build waited for finished it."""
         downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
         extract_dir = epath.Path(config.extract_dir or downloads_dir / "extracted")
-        dataset_dir = self.data_path.parent
-        made = build_lock.absent([dataset_dir])  # the lock makes it
+        dataset_dir = self.data_path.parent  # D/mpii_pose/CONFIG
+        made = build_lock.absent([dataset_dir, dataset_dir.parent])  # the lock makes them
+        # TFDS's record of the default config (D/mpii_pose/.config), written as a build starts.
+        config_record = build_lock.absent([dataset_dir.parent / ".config"])
         lock = stack.enter_context(build_lock.build_lock(dataset_dir))
         # Another build may have finished it while this one waited, or before it locked.
         if not tfds_internals.overwrites_dataset(config.download_mode) and self.is_prepared():
@@ -152,6 +163,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             return False
         made = [*build_lock.absent([extract_dir, downloads_dir / self.name, downloads_dir]), *made]
         stack.enter_context(build_lock.removed_if_empty_on_failure(made))  # in the lock
+        stack.enter_context(build_lock.removed_on_failure(config_record))  # before the folders
         if lock.held:
             build_lock.remove_stale(dataset_dir, downloads_dir)
         return True
@@ -167,14 +179,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return super().as_data_source(*args, **kwargs)
 
     def _warn_if_capped(self) -> None:
-        """Warns, once per builder, that the build holds only the first N persons of each file."""
+        """Warns, once per builder, that the build holds only the first N records of each file."""
         if self._cap_told or not self.is_prepared():
             return
         self._cap_told = True
         cap = build_record.read_build(self.data_path).max_examples_per_split
         if cap:
             build_record.LOG.warning(
-                "%s is a trial build: it holds only the first %d persons of each annotation "
+                "%s is a trial build: it holds only the first %d examples of each annotation "
                 "file (max_examples_per_split); `mpii-pose info` says what it holds",
                 self.data_path,
                 cap,
@@ -214,7 +226,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _info(self) -> tfds.core.DatasetInfo:
         """The features, and metadata.json for the build's record (see `build_record`)."""
         return self.dataset_info_from_configs(
-            features=feature_spec(), homepage=_HOMEPAGE, metadata=tfds.core.MetadataDict()
+            features=feature_spec(self.builder_config.name),
+            homepage=_HOMEPAGE,
+            metadata=tfds.core.MetadataDict(),
         )
 
     def _as_dataset(self, *args: Any, **kwargs: Any) -> Any:
@@ -263,14 +277,17 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             mirror=self.settings.mirror,
         )
         split_sources = assembly.load_sources(
-            manual, tuple(downloaded.values()), self.strict_official
+            manual,
+            tuple(downloaded.values()),
+            self.strict_official,
+            per_image=self.builder_config.name == PER_IMAGE,
         )
         return split_sources, downloaded
 
     def _generate_examples(
         self, source: assembly.SplitSource
     ) -> Iterator[tuple[int, dict[str, Any]]]:
-        yield from person_example.generate_examples(source)
+        yield from examples.generate_examples(source, self.builder_config.name)
 
     def _download_and_prepare(
         self,
@@ -291,13 +308,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         cap = download_config.max_examples_per_split
         image_check.check_images(split_sources.values(), cap)
         plans = [
-            plan_split(source, cap, download_config.num_shards) for source in split_sources.values()
+            plan_split(source, self.builder_config.name, cap, download_config.num_shards)
+            for source in split_sources.values()
         ]
         self._record_inputs(_manual_dir(dl_manager), downloaded, cap, split_sources, plans)
         chosen = choice.choose(
             self.engine_request,
             self.settings,
-            examples=sum(len(plan.persons) for plan in plans),
+            examples=sum(len(plan.records) for plan in plans),
             file_format=file_format,
             beam_options=download_config.beam_options,
             beam_runner=download_config.beam_runner,
@@ -326,7 +344,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """Puts what the build is made from in its metadata.json, and warns of what its persons
         lack (head boxes, official fields) and how to add it."""
         metadata = build_record.metadata(
-            manual, downloaded, cap, split_sources, {plan.split: plan.persons for plan in plans}
+            manual,
+            downloaded,
+            cap,
+            split_sources,
+            {plan.split: examples.persons_of(plan.records) for plan in plans},
         )
         self.info.metadata[build_record.METADATA_KEY] = metadata
         planned = build_record.make_record(

@@ -13,7 +13,8 @@ from mpii_pose import Builder
 REPO = Path(__file__).resolve().parent.parent
 
 # Where a build of this version lives under its data dir.
-DATASET = Path("mpii_pose") / str(Builder.VERSION)
+DATASET_DIR = Path("mpii_pose") / "per_person"  # the default config's builds
+DATASET = DATASET_DIR / str(Builder.VERSION)
 
 
 def build(manual: Path, data_dir: Path, engine=None, file_format=None, **config):

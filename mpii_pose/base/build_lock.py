@@ -144,9 +144,34 @@ def removed_if_empty_on_failure(folders: Iterable[epath.Path]) -> Iterator[None]
         raise
 
 
+@contextlib.contextmanager
+def removed_on_failure(made: Iterable[epath.Path]) -> Iterator[None]:
+    """When the block fails, removes `made` (folders with what they hold): what a build made
+    beside its own folder, which no other build finished since it began."""
+    try:
+        yield
+    except BaseException:
+        for path in made:
+            with contextlib.suppress(OSError):  # already gone
+                path.rmtree()
+        raise
+
+
 def stale_builds(dataset_dir: epath.Path) -> list[epath.Path]:
     """The folders of builds under way or interrupted in `dataset_dir` (D/mpii_pose)."""
     return list(_matching(dataset_dir, _INCOMPLETE))
+
+
+def unfinished_builds(name_dir: epath.Path) -> list[epath.Path]:
+    """The folders of builds under way or interrupted of every config of a dataset: in
+    D/mpii_pose/CONFIG (and in D/mpii_pose, from releases without configs)."""
+    folders = [name_dir, *(sorted(name_dir.iterdir()) if name_dir.is_dir() else [])]
+    return [
+        build
+        for folder in folders
+        if folder.is_dir() and not _INCOMPLETE.match(folder.name)
+        for build in stale_builds(folder)
+    ]
 
 
 def partial_downloads(downloads_dir: epath.Path, dataset: str) -> list[epath.Path]:

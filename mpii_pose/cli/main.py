@@ -381,7 +381,7 @@ def info(args: argparse.Namespace) -> int:
     """Prints what every build of mpii_pose in the data dir holds; 1 when there is none."""
     data_dir = epath.Path(args.data_dir or constants.get_default_data_dir())
     builds = build_record.find_builds(data_dir)
-    unfinished = build_lock.stale_builds(data_dir / "mpii_pose")
+    unfinished = build_lock.unfinished_builds(data_dir / "mpii_pose")
     for path in builds:
         print("\n".join(build_record.describe(build_record.read_build(path))))
     for path in unfinished:

@@ -70,7 +70,7 @@ class BeamEngine(ShardEngine):
             if original is err:
                 raise
             raise original from None
-        progress.update(sum(len(task.persons) for task in tasks))
+        progress.update(sum(len(task.records) for task in tasks))
         chosen = self.options.get_all_options(drop_default=True, retain_unknown_options=True)
         flags = [f"--{key}={value}" for key, value in sorted(chosen.items())]
         runner = [f"runner {type(self.runner).__name__}"] if self.runner else []

@@ -55,7 +55,7 @@ class ShardEngine(abc.ABC):
                 str(receipts_dir),
             )
         ]
-        total = sum(len(plan.persons) for plan in job.plans)
+        total = sum(len(plan.records) for plan in job.plans)
         with tfds_internals.tqdm(  # smoothing=0: the rate shown is the average, as in the summary
             total=total, desc=f"Writing shards ({self.name})", unit=" examples", smoothing=0
         ) as progress:
@@ -75,7 +75,7 @@ class ShardEngine(abc.ABC):
                 plan.split,
                 job.shard_paths(plan),
                 plan.shard_lengths,
-                len(plan.persons),
+                len(plan.records),
                 file_format,
                 receipts,  # used where the format hides the record bytes
             )

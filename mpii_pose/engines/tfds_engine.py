@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mpii_pose.base import tfds_internals
 from mpii_pose.engines import WriteJob, Written
-from mpii_pose.shards import person_example, verify
+from mpii_pose.shards import examples, verify
 from mpii_pose.shards.example_writer import DeterministicExampleWriter
 from mpii_pose.shards.plan import SplitPlan, SplitShardConfig
 from mpii_pose.sources.assembly import SplitSource
@@ -56,7 +56,7 @@ class TfdsEngine:
                 plan.split,
                 split.filepaths,
                 split.shard_lengths,
-                len(plan.persons),
+                len(plan.records),
                 job.info.file_format,
             )
         how = "TFDS's Beam writer" if self.uses_beam else "TFDS's own writer"
@@ -79,9 +79,9 @@ class TfdsEngine:
         with split_builder.maybe_beam_pipeline():
             future = split_builder.submit_split_generation(
                 split_name=plan.split,
-                generator=_beam_examples(plan.source)
+                generator=_beam_examples(plan.source, plan.config)
                 if self.uses_beam
-                else person_example.generate_examples(plan.source),
+                else examples.generate_examples(plan.source, plan.config),
                 filename_template=job.templates[plan.split],
                 disable_shuffling=job.info.disable_shuffling,
                 nondeterministic_order=config.nondeterministic_order,
@@ -89,12 +89,12 @@ class TfdsEngine:
         return future.result()
 
 
-def _beam_examples(source: SplitSource) -> Any:
+def _beam_examples(source: SplitSource, config: str) -> Any:
     """The split as a Beam PTransform of (key, example) pairs, for TFDS's Beam writer."""
     import apache_beam as beam
 
-    return beam.Create(source.persons) | beam.Map(
-        person_example.keyed_example,
+    return beam.Create(examples.records(source, config)) | beam.Map(
+        examples.keyed_example,
         images_dir=str(source.images_dir),
         annotation_file=str(source.annotation_file),
     )

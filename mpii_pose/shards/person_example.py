@@ -1,10 +1,9 @@
-"""A person's record: its image, read and normalised, and its feature values; as the (key,
-example) pairs that TFDS's writer takes, and as the parts the shard writer encodes."""
+"""A person's example (the per_person config): its image, read and normalised (an image that
+must be converted is converted once per build), and its feature values."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -12,18 +11,27 @@ from etils import epath
 
 from mpii_pose.base.errors import ImageError
 from mpii_pose.shards.image_bytes import UnreadableImage, is_stored_verbatim, to_rgb_jpeg
-from mpii_pose.shards.plan import example_key
 from mpii_pose.sources.annotations import Person
-from mpii_pose.sources.assembly import SplitSource
 
 UNKNOWN_HEAD_BOX = (float("nan"),) * 4  # what `head_box` holds when no head box is known
 
 
 def to_example(person: Person, image: bytes) -> dict[str, Any]:
-    """The feature dict of one person, matching the builder's feature spec."""
+    """The feature dict of one person, matching the per_person feature spec."""
     return {
         "image": image,
         "filename": person.image,
+        "activity": person.activity,
+        "category": person.category,
+        "activity_id": person.activity_id,
+        **person_values(person),
+        "person_index": person.person_index,
+    }
+
+
+def person_values(person: Person) -> dict[str, Any]:
+    """The values of the features a person has in either config."""
+    return {
         "joints": np.asarray(person.joints, dtype=np.float64),
         "visibility": np.asarray(person.labelled, dtype=np.bool_),
         "center": np.asarray(person.center, dtype=np.float64),
@@ -32,14 +40,10 @@ def to_example(person: Person, image: bytes) -> dict[str, Any]:
             UNKNOWN_HEAD_BOX if person.head_box is None else person.head_box, dtype=np.float64
         ),
         "is_visible": np.asarray(person.is_visible or (-1,) * len(person.joints), dtype=np.int8),
-        "activity": person.activity,
-        "category": person.category,
-        "activity_id": person.activity_id,
         "official_image_index": person.official_image_index,
         "official_rect_index": person.official_rect_index,
         "single_person": person.single_person,
         "annotation_index": person.annotation_index,
-        "person_index": person.person_index,
     }
 
 
@@ -84,20 +88,3 @@ def _publish(path: epath.Path, data: bytes) -> None:
     temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
     temporary.write_bytes(data)
     temporary.replace(path)
-
-
-def keyed_example(
-    person: Person, images_dir: str, annotation_file: str
-) -> tuple[int, dict[str, Any]]:
-    """The (key, example) pair of one person, reading its image."""
-    return example_key(person), to_example(person, load_image(images_dir, annotation_file, person))
-
-
-def generate_examples(source: SplitSource) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yields every person of `source` in file order, reading an image once for a run of its persons."""
-    image_name, image = None, b""
-    for person in source.persons:
-        if person.image != image_name:
-            image_name = person.image
-            image = load_image(source.images_dir, str(source.annotation_file), person)
-        yield example_key(person), to_example(person, image)

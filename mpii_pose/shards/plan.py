@@ -12,15 +12,10 @@ import dataclasses
 import itertools
 
 from mpii_pose.base import tfds_internals
-from mpii_pose.sources.annotations import Person
+from mpii_pose.shards.examples import Record, example_key, records
 from mpii_pose.sources.assembly import SplitSource
 
 SHARDS_PER_SPLIT: dict[str, int] = {"train": 64, "validation": 8, "test": 32}
-
-
-def example_key(person: Person) -> int:
-    """The key TFDS hashes to order a split: the entry's position in its annotation file."""
-    return person.annotation_index
 
 
 def shard_count(split: str, num_examples: int, requested: int | None = None) -> int:
@@ -49,7 +44,8 @@ class ShardTask:
     path: str  # the shard file to write
     images_dir: str
     annotation_file: str
-    persons: tuple[Person, ...]  # in the order they are written
+    records: tuple[Record, ...]  # persons or images, in the order they are written
+    config: str  # the builder config, whose feature spec the records are written in
     converted_dir: str | None = None  # where converted images are shared (see load_image)
     file_format: str = "tfrecord"  # or "array_record"
     receipts_dir: str | None = None  # array_record: where the writer leaves each shard's bytes
@@ -57,35 +53,38 @@ class ShardTask:
 
 @dataclasses.dataclass(frozen=True)
 class SplitPlan:
-    """A split's persons in TFDS order and the number of persons in each shard."""
+    """A split's records (persons or images) in TFDS order and the number in each shard."""
 
     source: SplitSource
-    persons: tuple[Person, ...]
+    config: str
+    records: tuple[Record, ...]
     shard_lengths: tuple[int, ...]
 
     @property
     def split(self) -> str:
         return self.source.split
 
-    def shards(self) -> list[tuple[Person, ...]]:
-        """The persons of each shard, in order."""
+    def shards(self) -> list[tuple[Record, ...]]:
+        """The records of each shard, in order."""
         ends = itertools.accumulate(self.shard_lengths)
         return [
-            self.persons[end - n : end] for n, end in zip(self.shard_lengths, ends, strict=True)
+            self.records[end - n : end] for n, end in zip(self.shard_lengths, ends, strict=True)
         ]
 
 
 def plan_split(
-    source: SplitSource, max_examples: int | None = None, num_shards: int | None = None
+    source: SplitSource, config: str, max_examples: int | None = None, num_shards: int | None = None
 ) -> SplitPlan:
-    """Orders the (first `max_examples`) persons of `source` as TFDS would and cuts them into shards."""
-    persons = source.persons[:max_examples] if max_examples else source.persons
+    """Orders the (first `max_examples`) records of `source` in `config` as TFDS would and cuts
+    them into shards."""
+    every = records(source, config)
+    kept = every[:max_examples] if max_examples else every
     hasher = tfds_internals.Hasher(salt=source.split)
-    ordered = tuple(sorted(persons, key=lambda person: hasher.hash_key(example_key(person))))
+    ordered = tuple(sorted(kept, key=lambda record: hasher.hash_key(example_key(record))))
     count = shard_count(source.split, len(ordered), num_shards)
     bounds = tfds_internals.get_shard_boundaries(len(ordered), count)
     lengths = tuple(end - start for start, end in zip([0, *bounds[:-1]], bounds, strict=True))
-    return SplitPlan(source, ordered, lengths)
+    return SplitPlan(source, config, ordered, lengths)
 
 
 def shard_tasks(
@@ -106,10 +105,11 @@ def shard_tasks(
             path,
             images_dir,
             annotation_file,
-            persons,
+            shard,
+            plan.config,
             converted_dir,
             file_format,
             receipts_dir,
         )
-        for i, (path, persons) in enumerate(zip(paths, plan.shards(), strict=True))
+        for i, (path, shard) in enumerate(zip(paths, plan.shards(), strict=True))
     ]

@@ -1,6 +1,6 @@
 """Write one shard of the plan: the one writer every engine runs. Never imports TensorFlow.
 
-Each person's image is read once and normalised (an image that needs converting is converted once
+Each record's image is read once and normalised (an image that needs converting is converted once
 per build, shared through the task's `converted_dir`); the `tf.train.Example` around it is encoded
 directly from the feature spec (byte for byte TFDS's serializer, deterministic) without copying
 the image's bytes, and framed as a TFRecord record (or written to an ArrayRecord file, as TFDS
@@ -14,24 +14,25 @@ from collections.abc import Callable, Iterator
 
 from mpii_pose.shards import array_record_files, tfrecord_files
 from mpii_pose.shards.example_encoder import ExampleEncoder
+from mpii_pose.shards.examples import read_image, to_example
 from mpii_pose.shards.features import feature_spec
-from mpii_pose.shards.person_example import load_image, to_example
 from mpii_pose.shards.plan import ShardTask
 
 Serialized = tuple[bytes | memoryview, ...]  # one serialised example, in parts
 
 
 @functools.cache
-def encoder() -> ExampleEncoder:
-    """The encoder of the builder's feature spec, with the image left out as the gap."""
-    return ExampleEncoder(feature_spec(), gap="image")
+def encoder(config: str) -> ExampleEncoder:
+    """The encoder of the config's feature spec, with the image left out as the gap."""
+    return ExampleEncoder(feature_spec(config), gap="image")
 
 
 def shard_records(task: ShardTask) -> Iterator[Serialized]:
     """The serialised examples of one shard, in plan order, as (head, image, tail) parts."""
-    for person in task.persons:
-        image = load_image(task.images_dir, task.annotation_file, person, task.converted_dir)
-        yield encoder().encode(to_example(person, image))
+    encode = encoder(task.config).encode
+    for record in task.records:
+        image = read_image(task.images_dir, task.annotation_file, record, task.converted_dir)
+        yield encode(to_example(record, image))
 
 
 def _write_tfrecord(task: ShardTask, records: Iterator[Serialized]) -> None:
@@ -53,4 +54,4 @@ FILE_WRITERS: dict[str, Callable[[ShardTask, Iterator[Serialized]], None]] = {
 def write_shard(task: ShardTask) -> int:
     """Writes the shard file of `task` in its format; returns the number of examples written."""
     FILE_WRITERS[task.file_format](task, shard_records(task))
-    return len(task.persons)
+    return len(task.records)

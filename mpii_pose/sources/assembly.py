@@ -13,10 +13,12 @@ import logging
 from etils import epath
 
 from mpii_pose.base.errors import AnnotationError, ManualDirError
-from mpii_pose.sources import head_boxes, official_annotations, official_matching
+from mpii_pose.sources import head_boxes, image_records, official_annotations, official_matching
 from mpii_pose.sources.annotations import Person, parse_annotations
+from mpii_pose.sources.image_records import ImageRecord
 from mpii_pose.sources.manual_dir import (
     IMAGES_DIR,
+    OFFICIAL_FILE,
     TEST_SPLIT,
     find_annotation_files,
     find_head_box_file,
@@ -38,6 +40,9 @@ class SplitSource:
     persons: tuple[Person, ...]
     head_box_file: epath.Path | None = None  # the split's gt_valid.mat / mpii_gt_val.mat
     official_file: epath.Path | None = None  # the official .mat, when one was read
+    # The per_image config's examples: the split's images with all their persons (see
+    # image_records); empty for the per_person config.
+    images: tuple[ImageRecord, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,13 +71,15 @@ def load_sources(
     manual_dir: epath.PathLike | None,
     downloaded: tuple[epath.PathLike, ...] = (),
     strict_official: bool = False,
+    per_image: bool = False,
 ) -> dict[str, SplitSource]:
     """Locates and parses every split's annotations, so that bad input fails before any write.
 
     The images come from the first of `manual_dir` and `downloaded` that has `images/`, the
     annotations (and head boxes) from the first that has an annotation file. What is wrong in the
     official .mat leaves the persons it concerns with unknown official values, with a warning per
-    kind of problem; with `strict_official`, it is an error.
+    kind of problem; with `strict_official`, it is an error. With `per_image`, each source also
+    holds its split's images, split by image (see `image_records`).
     """
     roots = [epath.Path(r) for r in (manual_dir, *downloaded) if r is not None]
     if not roots:
@@ -108,7 +115,37 @@ def load_sources(
                     official_file,
                 )
         sources[split] = SplitSource(split, path, images_dir, persons, box_file, official_file)
-    return sources
+    return _with_images(sources, official) if per_image else sources
+
+
+def _with_images(
+    sources: dict[str, SplitSource],
+    official: tuple[official_annotations.OfficialPerson, ...] | None,
+) -> dict[str, SplitSource]:
+    """The sources with their images, and the log of what grouping by image changed."""
+    images, regrouping = image_records.group_by_image(
+        {split: source.persons for split, source in sources.items()},
+        {split: str(source.annotation_file) for split, source in sources.items()},
+        official,
+    )
+    for (origin, target), count in sorted(regrouping.moved.items()):
+        _LOG.info(
+            "%d persons of %s share their images with %s persons: they are in %s",
+            count, origin, target, target,
+        )  # fmt: skip
+    if official is None:
+        _LOG.warning(
+            "per_image without the official .mat (%s): only the JSON's persons, so persons it "
+            "leaves out are missing and cannot be masked in multi-person training",
+            OFFICIAL_FILE,
+        )
+    else:
+        for split, count in regrouping.official_only.items():
+            _LOG.info("%s: %d persons only the official .mat holds (annotated False)", split, count)
+    return {
+        split: dataclasses.replace(source, images=images[split])
+        for split, source in sources.items()
+    }
 
 
 def _read_official(

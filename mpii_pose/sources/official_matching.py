@@ -54,6 +54,14 @@ def _match(person: Person, records: Sequence[OfficialPerson]) -> OfficialPerson 
     return None
 
 
+def could_match(person: Person, record: OfficialPerson) -> bool:
+    """Whether `record` is a candidate for `person`: the same place, or (for a person with
+    labelled joints) joints that agree; what `match_persons` chooses among."""
+    if not _joints_agree(person, record):
+        return False
+    return _same_place(person, record) or any(person.labelled)
+
+
 def attach_official(
     persons: Sequence[Person], official: Iterable[OfficialPerson]
 ) -> tuple[tuple[Person, ...], int]:

@@ -19,7 +19,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import BIN, ENV, checked, digests, interruptible, leftovers, read_json
+from tests.helpers import (
+    BIN,
+    DATASET_DIR,
+    ENV,
+    checked,
+    digests,
+    interruptible,
+    leftovers,
+    read_json,
+)
 
 _DEADLINE_S = 120
 
@@ -103,9 +112,9 @@ def test_a_stopped_build_leaves_nothing_and_its_workers_end(
     args = build_args(manual, data_dir, engine)
     process = subprocess.Popen(interruptible(args), env=ENV, stderr=subprocess.PIPE, text=True)
     with held_open_by_a_reader(pipe, process):
-        assert list(data_dir.glob("mpii_pose/incomplete.*"))  # the build is under way
+        assert list(data_dir.glob(f"{DATASET_DIR}/incomplete.*"))  # the build is under way
         if engine != "beam":  # Beam's workers may take the blocked shard first
-            assert list(data_dir.glob("mpii_pose/incomplete.*/mpii_pose-train.tfrecord-*"))
+            assert list(data_dir.glob(f"{DATASET_DIR}/incomplete.*/mpii_pose-train.tfrecord-*"))
         workers = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=_DEADLINE_S)
@@ -150,7 +159,7 @@ def test_tfds_entry_points_stopped_by_a_signal_leave_nothing_and_end_by_it(
         args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )  # `tfds build` logs to stdout
     with held_open_by_a_reader(pipe, process):
-        assert list(data_dir.glob("mpii_pose/incomplete.*/mpii_pose-train.tfrecord-*"))
+        assert list(data_dir.glob(f"{DATASET_DIR}/incomplete.*/mpii_pose-train.tfrecord-*"))
         workers = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signum)
         output, _ = process.communicate(timeout=_DEADLINE_S)
@@ -174,7 +183,7 @@ def test_after_a_killed_build_the_next_removes_what_it_left(
     with held_open_by_a_reader(pipe, process):
         process.kill()
         process.communicate(timeout=_DEADLINE_S)
-    (stale,) = data_dir.glob("mpii_pose/incomplete.*")  # SIGKILL cannot be handled
+    (stale,) = data_dir.glob(f"{DATASET_DIR}/incomplete.*")  # SIGKILL cannot be handled
     restore(pipe, shard_data)
     rerun = checked(args[:-1])  # not --quiet: the notice is a warning
     assert f"removed what an interrupted earlier run left: {stale}" in rerun.stderr

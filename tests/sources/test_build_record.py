@@ -24,7 +24,7 @@ from mpii_pose.sources.build_record import (
     read_build,
 )
 from mpii_pose.sources.manual_dir import OFFICIAL_DIR, OFFICIAL_FILE
-from tests.helpers import BIN, DATASET, REPO, build, checked, digests, read_json, run
+from tests.helpers import BIN, DATASET, DATASET_DIR, REPO, build, checked, digests, read_json, run
 
 
 def sha256(path) -> str:
@@ -147,10 +147,10 @@ def test_info_reads_json_only_and_says_what_is_unknown(manual_dir, tmp_path):
         assert f"{split.name:<11} {split.examples:>7,} examples  {split.shards:>3} shards" in out
     assert "per-split cap: none" in out and "train annotations: train.json" in out
     (tmp_path / DATASET / "metadata.json").unlink()  # as a build of an earlier release
-    (tmp_path / "mpii_pose" / "incomplete.abc123_2.0.1").mkdir()
+    (tmp_path / DATASET_DIR / "incomplete.abc123_2.0.1").mkdir()
     out = checked([BIN / "mpii-pose", "info", "--data_dir", tmp_path]).stdout
     assert "built before builds recorded their inputs" in out
-    assert f"unfinished: {tmp_path / 'mpii_pose' / 'incomplete.abc123_2.0.1'}" in out
+    assert f"unfinished: {tmp_path / DATASET_DIR / 'incomplete.abc123_2.0.1'}" in out
 
 
 def test_info_without_a_build_says_how_to_build(tmp_path):

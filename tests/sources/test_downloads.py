@@ -30,7 +30,17 @@ from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from mpii_pose.sources import manual_dir
 from mpii_pose.sources.build_record import read_build
 from mpii_pose.sources.downloads import ARCHIVES, mirrored_url_infos
-from tests.helpers import BIN, DATASET, ENV, build, checked, interruptible, leftovers, read_json
+from tests.helpers import (
+    BIN,
+    DATASET,
+    DATASET_DIR,
+    ENV,
+    build,
+    checked,
+    interruptible,
+    leftovers,
+    read_json,
+)
 
 IMAGES, ANNOTATIONS, OFFICIAL = (archive.filename for archive in ARCHIVES)
 
@@ -270,7 +280,7 @@ def test_what_a_killed_run_left_is_removed_before_downloading(
     stale = [  # the temporary folders of TFDS's downloads, extractions and builds
         downloads / "mpii_pose" / f"x_{IMAGES}.tmp.{'a' * 32}",
         downloads / "extracted" / f"incomplete.{'b' * 32}_TAR_GZ.{extracting}",
-        tmp_path / "mpii_pose" / "incomplete.0P4HUC_1.0.0",
+        tmp_path / DATASET_DIR / "incomplete.0P4HUC_1.0.0",
     ]
     another_datasets = downloads / "extracted" / f"incomplete.{'d' * 32}_TAR.other.tar"
     for folder in [*stale, another_datasets]:
