@@ -8,6 +8,11 @@ bytes entry (TFDS's `Tensor.encode_example`). One feature (the image) is left ou
 returned as a gap between two byte strings, so that its bytes are never copied into the record:
 the writer frames and writes the three parts in turn.
 
+A sequence (TFDS's `Sequence`) is stored as TFDS flattens it: a sequence of dicts as one feature
+per field, keyed `sequence/field`, each the list of its elements' values in one list (a
+bytes-encoded tensor: one bytes entry per element); an empty sequence as an empty list of each
+field's kind.
+
 Wire format (protobuf): Example{1: Features{1: repeated entry{1: key, 2: Feature}}}, with
 Feature{1: BytesList{1: repeated bytes}, 2: FloatList{1: packed float}, 3: Int64List{1: packed
 int64}}.
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -131,7 +136,7 @@ class _Field:
                 1, self._key + _message(2, _message(_INT64, _message(1, varint(number))))
             )
         array = np.asarray(value, dtype=self.dtype)
-        if array.shape != self.shape:
+        if array.shape != self.shape and not _fits(array.shape, self.shape):
             raise ValueError(f"feature {self.name!r}: shape {array.shape}, not {self.shape}")
         if self._prefix is not None:
             packed = (
@@ -151,6 +156,47 @@ class _Field:
         if array.shape != shape:
             raise ValueError(f"feature {self.name!r}: shape {array.shape}, not {shape}")
         return array.tobytes()
+
+
+class _SequenceField(_Field):
+    """A feature of a sequence: its value lists the elements' values (a list, tuple or array)."""
+
+    def __init__(
+        self,
+        name: str,
+        dtype: np.dtype,
+        shape: tuple[int | None, ...],
+        as_bytes: tuple[np.dtype, tuple[int, ...]] | None = None,
+    ):
+        super().__init__(name, dtype, shape)
+        self._element_bytes = as_bytes  # the (dtype, shape) of an element stored as its bytes
+
+    def entry(self, value: Any) -> bytes:
+        return super().entry(self._column(value))
+
+    def _column(self, value: Any) -> np.ndarray:
+        """The elements' values stacked as TFDS stacks them; no elements: an empty array."""
+        if not _length(self.name, value):  # TFDS's `build_empty_np`, whatever the value's type
+            return np.empty((0, *(d or 0 for d in self.shape[1:])), self.dtype)
+        if self._element_bytes is not None:
+            value = [self._tensor_bytes(element, *self._element_bytes) for element in value]
+        return np.asarray(value, dtype=self.dtype)
+
+
+def _fits(shape: tuple[int, ...], pattern: tuple[int | None, ...]) -> bool:
+    """Whether `shape` is of `pattern`, where None stands for any length."""
+    return len(shape) == len(pattern) and all(
+        p is None or s == p for s, p in zip(shape, pattern, strict=True)
+    )
+
+
+def _length(name: str, value: Any) -> int:
+    """The number of elements of a sequence's value: as TFDS, a list, a tuple or an array."""
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise ValueError(
+            f"feature {name!r}: a sequence is a list, tuple or array, not {type(value).__name__}"
+        )
+    return len(value)
 
 
 def protobuf_key_order(keys: Iterable[str]) -> list[str]:
@@ -190,10 +236,9 @@ def _read_varint(data: bytes, position: int) -> tuple[int, int]:
 
 
 def _as_bytes(
-    features: features_lib.FeaturesDict, name: str
+    name: str, feature: features_lib.FeatureConnector
 ) -> tuple[np.dtype, tuple[int, ...]] | None:
-    """The (dtype, shape) of feature `name` if it is a tensor stored as its bytes, else None."""
-    feature = features[name]
+    """The (dtype, shape) of `feature` if it is a tensor stored as its bytes, else None."""
     if not isinstance(feature, features_lib.Tensor):
         return None
     encoding = getattr(feature.to_json_content(), "encoding", "")
@@ -207,31 +252,88 @@ def _as_bytes(
     return np.dtype(info.np_dtype), tuple(info.shape)
 
 
+def _dict_of(feature: features_lib.FeatureConnector) -> features_lib.FeaturesDict | None:
+    """The dict of which `feature` is a sequence, if it is a sequence of dicts, else None."""
+    if isinstance(feature, features_lib.Sequence):
+        inner = feature.feature
+        return inner if isinstance(inner, features_lib.FeaturesDict) else None
+    return None
+
+
+def _leaves(
+    features: features_lib.FeaturesDict,
+) -> Iterator[tuple[str, features_lib.FeatureConnector, Any, bool]]:
+    """(key, feature, serialized info, whether in a sequence) of each feature stored as one
+    `tf.train.Feature`, keyed as TFDS flattens the spec: `sequence/field` in a sequence of dicts."""
+    for name, feature in features.items():
+        info = feature.get_serialized_info()
+        fields = _dict_of(feature)
+        if fields is not None:
+            for field, inner in fields.items():
+                yield f"{name}/{field}", inner, info[field], True
+        elif isinstance(feature, features_lib.Sequence):
+            yield name, feature.feature, info, True
+        else:
+            yield name, feature, info, False
+
+
+def _spec_fields(features: features_lib.FeaturesDict) -> dict[str, _Field]:
+    """The fields of the spec by key: its tensors, and the fields of its sequences (of tensors)."""
+    fields: dict[str, _Field] = {}
+    for name, feature, info, in_sequence in _leaves(features):
+        # A nested dict's info is a dict; a sequence in a sequence has a sequence rank of 2.
+        if not isinstance(info, features_lib.TensorInfo) or info.sequence_rank != in_sequence:
+            raise TypeError(f"feature {name!r}: {type(feature).__name__} is not supported here")
+        kind = _SequenceField if in_sequence else _Field
+        fields[name] = kind(name, np.dtype(info.np_dtype), info.shape, _as_bytes(name, feature))
+    return fields
+
+
 class ExampleEncoder:
-    """Encodes examples of a flat feature spec, the feature `gap` (a string) left out as a gap.
+    """Encodes examples of a spec of tensors and sequences of them, the feature `gap` (a string)
+    left out as a gap.
 
     `encode(example)` takes the features' values after TFDS's `encode_example` (numbers, arrays,
-    bytes or str) and returns (head, gap bytes, tail): the record is their concatenation.
+    bytes or str; a sequence of dicts as TFDS takes it: a dict of lists or a list of dicts) and
+    returns (head, gap bytes, tail): the record is their concatenation.
     """
 
     def __init__(self, features: features_lib.FeaturesDict, gap: str):
-        infos = features.get_serialized_info()
-        if gap not in infos or infos[gap].shape != ():
+        fields = _spec_fields(features)
+        if gap not in fields or fields[gap].shape != ():
             raise ValueError(f"the gap {gap!r} must be a scalar string feature of the spec")
-        order = protobuf_key_order(infos)
-        fields = [
-            _Field(
-                name, np.dtype(infos[name].np_dtype), infos[name].shape, _as_bytes(features, name)
-            )
-            for name in order
-        ]
+        order = protobuf_key_order(fields)
         at = order.index(gap)
         self._gap = gap
-        self._before, self._after = fields[:at], fields[at + 1 :]
+        self._before = [fields[name] for name in order[:at]]
+        self._after = [fields[name] for name in order[at + 1 :]]
         self._gap_key = _message(1, gap.encode())
+        self._sequences = {  # each sequence of dicts: its fields' names
+            name: tuple(inner.keys())
+            for name, feature in features.items()
+            if (inner := _dict_of(feature)) is not None
+        }
+
+    def _flattened(self, example: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`example` with each sequence of dicts as one value per field, keyed `sequence/field`,
+        with TFDS's check that the fields have one length."""
+        flat = dict(example)
+        for name, keys in self._sequences.items():
+            value = example[name]
+            if isinstance(value, Mapping):
+                lengths = {_length(f"{name}/{key}", value[key]) for key in keys}
+                if len(lengths) > 1:
+                    raise ValueError(f"feature {name!r}: fields of lengths {sorted(lengths)}")
+                flat.update((f"{name}/{key}", value[key]) for key in keys)
+            else:
+                _length(name, value)
+                flat.update((f"{name}/{key}", [element[key] for element in value]) for key in keys)
+        return flat
 
     def encode(self, example: Mapping[str, Any]) -> tuple[bytes, bytes | memoryview, bytes]:
         """(head, gap, tail) of the serialized `tf.train.Example` of `example`."""
+        if self._sequences:
+            example = self._flattened(example)
         gap = example[self._gap]
         gap = gap.encode() if isinstance(gap, str) else gap
         size = len(gap)
