@@ -3,11 +3,13 @@ layouts that make it and the tests' fixtures. Nothing that builds the dataset im
 
 - `generator`: manual directories of plain figures posed at their joints (`write_sample`);
   `python -m mpii_pose.sample OUT` writes one.
-- `mat_writers`: the official `.mat` and HRNet's `gt_valid.mat`, written reproducibly.
+- `mat_writers`: the official `.mat`, MPII's `groups_v12.mat` and HRNet's `gt_valid.mat`, written
+  reproducibly.
 """
 
 from mpii_pose.sample.generator import (
     BODY_TONES,
+    GROUPS_PATH,
     OFFICIAL_PATH,
     paint_people,
     place_people,
@@ -17,6 +19,7 @@ from mpii_pose.sample.generator import (
 
 __all__ = [
     "BODY_TONES",
+    "GROUPS_PATH",
     "OFFICIAL_PATH",
     "paint_people",
     "place_people",

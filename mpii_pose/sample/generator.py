@@ -21,9 +21,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mpii_pose.base.skeleton import LIMBS, NUM_JOINTS
-from mpii_pose.sample.mat_writers import ground_truth_mat, official_images, official_mat
+from mpii_pose.sample.mat_writers import (
+    ground_truth_mat,
+    groups_mat,
+    official_images,
+    official_mat,
+)
 from mpii_pose.sources.annotations import HeadBox
-from mpii_pose.sources.manual_dir import OFFICIAL_DIR, OFFICIAL_FILE
+from mpii_pose.sources.manual_dir import GROUPS_FILE, OFFICIAL_DIR, OFFICIAL_FILE
 from mpii_pose.sources.official_annotations import OfficialPerson
 
 IMAGE_SIZE = (320, 240)
@@ -50,6 +55,8 @@ _TEMPLATE: tuple[tuple[float, float], ...] = (
 BODY_TONES: tuple[tuple[int, int, int], ...] = ((176, 120, 88), (122, 80, 54), (96, 98, 110))
 # Where the official annotation zip puts its .mat, and activities as it names them ('' unknown).
 OFFICIAL_PATH = f"{OFFICIAL_DIR}/{OFFICIAL_FILE}"
+# MPII's multi-person groups, per image of the official .mat, beside it.
+GROUPS_PATH = f"{OFFICIAL_DIR}/{GROUPS_FILE}"
 _ACTIVITIES = (
     ("sports", "bicycling, mountain", 1),
     ("occupation", "carpentry, general", 2),
@@ -208,8 +215,8 @@ def write_sample(
     test_images: int = 4,
 ) -> Path:
     """Writes `images/`, `train.json`, `valid.json`, `gt_valid.mat`, `test.json` (entries without
-    joints, as HRNet's) and the official .mat under `out`; returns `out`. With
-    `not_official_every=N`, every Nth person is left out of the official .mat, as real MPII
+    joints, as HRNet's), the official .mat and its `groups_v12.mat` under `out`; returns `out`.
+    With `not_official_every=N`, every Nth person is left out of the official .mat, as real MPII
     persons sometimes are; by default it holds every person."""
     rng = random.Random(seed)
     images_dir = Path(out) / "images"
@@ -243,8 +250,24 @@ def write_sample(
     official = Path(out) / OFFICIAL_PATH
     official.parent.mkdir(exist_ok=True)
     persons = _official_persons(figures, not_official_every, seed)
-    official.write_bytes(official_mat(official_images(persons)))
+    images = official_images(persons)
+    official.write_bytes(official_mat(images))
+    groups = [_groups(index, len(image["annorect"])) for index, image in enumerate(images)]
+    (Path(out) / GROUPS_PATH).write_bytes(groups_mat(groups))
     return Path(out)
+
+
+def _groups(image: int, rects: int) -> list[list[int]]:
+    """The multi-person groups (1-based rect numbers) of the annolist's image `image` with `rects`
+    persons, one kind of grouping after another by its position."""
+    numbers = list(range(1, rects + 1))
+    kinds: tuple[list[list[int]], ...] = (
+        [],  # no groups
+        [numbers],  # all together
+        [[number] for number in numbers],  # each alone
+        [numbers[1:]],  # all but the first, which is in none
+    )
+    return [group for group in kinds[image % len(kinds)] if group]
 
 
 def single_person(figure_number: int) -> bool:

@@ -1,6 +1,7 @@
 """MATLAB .mat files in the layouts MPII uses, written reproducibly: the official
 `mpii_human_pose_v1_u12_1.mat`, a bare annolist (a submission's `pred`, MPII's
-annolist_dataset_v12.mat) and HRNet's `gt_valid.mat`, for the bundled sample and tests.
+annolist_dataset_v12.mat), MPII's multi-person `groups_v12.mat` and HRNet's `gt_valid.mat`, for
+the bundled sample and tests.
 
 Equal input gives equal bytes: the header, which scipy fills with the time of writing, is fixed.
 """
@@ -37,6 +38,18 @@ def ground_truth_mat(head_boxes: np.ndarray, joints: np.ndarray, labelled: np.nd
             "jnt_missing": (~np.asarray(labelled, bool)).T.astype(np.float64),
         }
     )
+
+
+def groups_mat(groups: Sequence[Sequence[Sequence[int]]]) -> bytes:
+    """MPII's groups_v12.mat: per image of the annolist, its groups of 1-based rect indices (none:
+    an empty cell), as MATLAB stores them: an N×1 cell of 1×G cells of 1×K double rows."""
+    images = np.empty((len(groups), 1), dtype=object)
+    for i, image in enumerate(groups):
+        cells = np.empty((1, len(image)) if image else (0, 0), dtype=object)
+        for g, group in enumerate(image):
+            cells[0, g] = np.array([group], dtype=np.float64)
+        images[i, 0] = cells
+    return mat_bytes({"groups": images}, compress=True)
 
 
 def official_images(persons: Iterable[OfficialPerson]) -> list[dict[str, Any]]:

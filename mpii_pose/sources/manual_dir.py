@@ -34,6 +34,9 @@ TEST_SPLIT = "test"
 # The official annotations (in mpii_human_pose_v1_u12_2.zip), optional: occlusion, activities, and
 # head boxes of every person. Searched like the JSON, in every folder a build reads from.
 OFFICIAL_FILE = "mpii_human_pose_v1_u12_1.mat"
+# MPII's multi-person evaluation groups (its evaluation toolkit), per image of the official .mat,
+# optional; searched where the official .mat is.
+GROUPS_FILE = "groups_v12.mat"
 # Optional head boxes per split (HRNet's, then mmpose's), needed for PCKh; searched like the JSON.
 HEAD_BOX_FILES: dict[str, tuple[str, ...]] = {
     "train": (),
@@ -70,11 +73,12 @@ def find_annotation_file(manual_dir: epath.PathLike, split: str) -> epath.Path:
 
 def find_official_file(roots: list[epath.Path]) -> epath.Path | None:
     """The official .mat in the first of `roots` that has one, or None."""
-    for root in roots:
-        path = _find_one(root, (OFFICIAL_FILE,), "official annotation")
-        if path is not None:
-            return path
-    return None
+    return _find_first(roots, OFFICIAL_FILE, "official annotation")
+
+
+def find_groups_file(roots: list[epath.Path]) -> epath.Path | None:
+    """MPII's groups_v12.mat in the first of `roots` that has one, or None."""
+    return _find_first(roots, GROUPS_FILE, "multi-person groups")
 
 
 def require_official_file(root: epath.PathLike) -> epath.Path:
@@ -88,6 +92,15 @@ def require_official_file(root: epath.PathLike) -> epath.Path:
 def find_head_box_file(manual_dir: epath.PathLike, split: str) -> epath.Path | None:
     """Returns the head-box file of `split` (gt_valid.mat or mpii_gt_val.mat), or None."""
     return _find_one(manual_dir, HEAD_BOX_FILES[split], f"{split} head-box")
+
+
+def _find_first(roots: list[epath.Path], name: str, what: str) -> epath.Path | None:
+    """The file `name` in the first of `roots` that has one, or None; refuses several in it."""
+    for root in roots:
+        path = _find_one(root, (name,), what)
+        if path is not None:
+            return path
+    return None
 
 
 def _find_one(manual_dir: epath.PathLike, names: tuple[str, ...], what: str) -> epath.Path | None:

@@ -7,7 +7,13 @@ import pytest
 from mpii_pose.base.errors import AnnotationError, ManualDirError
 from mpii_pose.sample import OFFICIAL_PATH
 from mpii_pose.sources.assembly import load_sources
-from mpii_pose.sources.manual_dir import OFFICIAL_FILE, find_annotation_file
+from mpii_pose.sources.manual_dir import (
+    GROUPS_FILE,
+    OFFICIAL_DIR,
+    OFFICIAL_FILE,
+    find_annotation_file,
+    find_groups_file,
+)
 
 
 def move(manual_dir, name, to):
@@ -79,3 +85,21 @@ def test_the_official_mat_is_found_at_the_top_too_and_is_optional(manual_dir):
     official.unlink()
     persons = [p for s in load_sources(manual_dir).values() for p in s.persons]
     assert all(p.is_visible is None and p.activity == "" for p in persons)
+
+
+def test_the_groups_file_is_found_where_the_official_mat_is_and_is_optional(tmp_path):
+    download, manual = tmp_path / "download", tmp_path / "manual"
+    assert find_groups_file([manual, download]) is None
+    for folder in ("", "annot", "annotations", OFFICIAL_DIR):
+        found = download / folder / GROUPS_FILE
+        found.parent.mkdir(parents=True, exist_ok=True)
+        found.write_bytes(b"")
+        assert find_groups_file([manual, download]) == found
+        found.unlink()
+    (download / GROUPS_FILE).write_bytes(b"")
+    (manual / OFFICIAL_DIR).mkdir(parents=True)
+    (manual / OFFICIAL_DIR / GROUPS_FILE).write_bytes(b"")
+    assert find_groups_file([manual, download]) == manual / OFFICIAL_DIR / GROUPS_FILE  # first root
+    (manual / GROUPS_FILE).write_bytes(b"")
+    with pytest.raises(ManualDirError, match="several multi-person groups files: .*manual"):
+        find_groups_file([manual, download])
