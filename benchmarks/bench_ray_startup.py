@@ -105,7 +105,7 @@ def kernel(manual_dir: str, persons: int, repeat: int) -> None:
     from mpii_pose.shards.plan import plan_split, shard_tasks
     from mpii_pose.sources.assembly import load_sources
 
-    plan = plan_split(load_sources(manual_dir)["train"], persons)
+    plan = plan_split(load_sources(manual_dir)["train"], "per_person", persons)
     out = Path(tempfile.mkdtemp(prefix="ray_kernel_"))
     paths = [str(out / f"shard-{i}") for i in range(len(plan.shard_lengths))]
     tasks = shard_tasks(plan, paths, str(out / "converted"))

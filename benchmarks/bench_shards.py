@@ -59,7 +59,7 @@ class Run:
 def contenders(workers: list[int]) -> dict[str, callable]:
     """Name -> function(manual_dir, out_dir) giving the command that builds the shards."""
     # TFDS's own writer: without MPII_POSE_ENGINE=tfds, `tfds build` would run our engines.
-    tfds_build = ["env", "MPII_POSE_ENGINE=tfds", BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose"]  # fmt: skip
+    tfds_build = ["env", "MPII_POSE_ENGINE=tfds", BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose"]  # fmt: skip
 
     def ours(*extra):
         return lambda m, o: [

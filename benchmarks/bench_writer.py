@@ -41,7 +41,7 @@ def verbatim_tasks(manual: Path, out: Path) -> list[ShardTask]:
         for name in {p.image for p in source.persons}
     }
     kept = tuple(p for p in source.persons if verbatim[p.image])
-    plan = plan_split(dataclasses.replace(source, persons=kept))
+    plan = plan_split(dataclasses.replace(source, persons=kept), "per_person")
     return shard_tasks(plan, [str(out / f"shard-{i:05d}") for i in range(len(plan.shard_lengths))])
 
 
@@ -49,7 +49,7 @@ def io_floor(tasks: list[ShardTask]) -> None:
     """Each person's image read once and appended to its shard's file: no encoding, no framing."""
     for task in tasks:
         with open(task.path, "wb") as out:
-            for person in task.persons:
+            for person in task.records:
                 out.write((Path(task.images_dir) / person.image).read_bytes())
 
 
@@ -59,7 +59,7 @@ def writer(tasks: list[ShardTask]) -> None:
 
 
 def cpu_ms_per_person(run: Callable[[list[ShardTask]], None], tasks: list[ShardTask]) -> float:
-    persons = sum(len(task.persons) for task in tasks)
+    persons = sum(len(task.records) for task in tasks)
     before = time.process_time()  # user + system of this process, in ns resolution
     run(tasks)
     return (time.process_time() - before) * 1e3 / persons
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "command": " ".join(["python benchmarks/bench_writer.py", *(argv or sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d"),
-        "persons": sum(len(task.persons) for task in tasks),
+        "persons": sum(len(task.records) for task in tasks),
         "cpu_ms_per_person": times,
         "median_cpu_ms_per_person": medians,
         "writer_over_floor": medians["writer"] / medians["io-floor"],

@@ -14,7 +14,7 @@ from etils import epath
 from mpii_pose.base import build_lock, interruption, log_filters, settings, tfds_internals
 from mpii_pose.engines import NO_OPTIONS, Engine, EngineOptions, WriteJob, choice
 from mpii_pose.shards import examples
-from mpii_pose.shards.features import CONFIGS, PER_IMAGE, feature_spec
+from mpii_pose.shards.features import CONFIGS, PER_IMAGE, UNITS, feature_spec
 from mpii_pose.shards.plan import SplitPlan, plan_split
 from mpii_pose.sources import assembly, build_record, downloads, image_check, manual_dir
 
@@ -152,10 +152,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         False when the build waited for finished it."""
         downloads_dir = epath.Path(download_dir or self.data_dir_root / "downloads")
         extract_dir = epath.Path(config.extract_dir or downloads_dir / "extracted")
-        dataset_dir = self.data_path.parent  # D/mpii_pose/CONFIG
-        made = build_lock.absent([dataset_dir, dataset_dir.parent])  # the lock makes them
+        # D/mpii_pose: the configs share it and the downloads, so one build at a time.
+        dataset_dir = self.data_path.parent.parent
+        made = build_lock.absent([self.data_path.parent, dataset_dir])  # the lock makes one
         # TFDS's record of the default config (D/mpii_pose/.config), written as a build starts.
-        config_record = build_lock.absent([dataset_dir.parent / ".config"])
+        config_record = build_lock.absent([dataset_dir / ".config"])
         lock = stack.enter_context(build_lock.build_lock(dataset_dir))
         # Another build may have finished it while this one waited, or before it locked.
         if not tfds_internals.overwrites_dataset(config.download_mode) and self.is_prepared():
@@ -186,10 +187,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         cap = build_record.read_build(self.data_path).max_examples_per_split
         if cap:
             build_record.LOG.warning(
-                "%s is a trial build: it holds only the first %d examples of each annotation "
+                "%s is a trial build: it holds only the first %d %s of each annotation "
                 "file (max_examples_per_split); `mpii-pose info` says what it holds",
                 self.data_path,
                 cap,
+                UNITS[self.builder_config.name],
             )
 
     def _warn_if_not_as_asked(self, config: tfds.download.DownloadConfig) -> None:

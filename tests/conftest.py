@@ -45,7 +45,7 @@ def shard_data(tmp_path_factory) -> Path:
 def reference_dir(shard_data, tmp_path_factory) -> Path:
     """`tfds build` with TFDS's own writer, in its own process, of `shard_data`: the data dir."""
     data_dir = tmp_path_factory.mktemp("reference")
-    checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+    checked([BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose",
              "--manual_dir", shard_data, "--data_dir", data_dir], env=TFDS_WRITER_ENV)  # fmt: skip
     return data_dir
 

@@ -203,7 +203,9 @@ def remove(paths: Iterable[epath.Path]) -> list[epath.Path]:
 
 def remove_stale(dataset_dir: epath.Path, downloads_dir: epath.Path) -> None:
     """Removes what killed runs left, saying what; call it only while holding `build_lock`."""
-    removed = remove(stale_builds(dataset_dir) + partial_downloads(downloads_dir, dataset_dir.name))
+    removed = remove(
+        unfinished_builds(dataset_dir) + partial_downloads(downloads_dir, dataset_dir.name)
+    )
     if removed:
         _LOG.warning(
             "removed what an interrupted earlier run left: %s", ", ".join(map(str, removed))

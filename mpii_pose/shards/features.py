@@ -25,6 +25,9 @@ CONFIGS: dict[str, str] = {
     "multi-person (bottom-up) training, and top-down training through a flat map.",
 }
 
+# What a config's examples are, for messages ("the first 100 persons").
+UNITS: dict[str, str] = {PER_PERSON: "persons", PER_IMAGE: "images"}
+
 # Exact float64 values: the array's bytes in one bytes entry.
 _EXACT = {"dtype": np.float64, "encoding": tfds.features.Encoding.BYTES}
 

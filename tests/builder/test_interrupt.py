@@ -139,7 +139,7 @@ _LOAD = (
 def tfds_args(entry: str, manual: Path, data_dir: Path) -> list[str]:
     """`tfds build mpii_pose` or a Python program calling `tfds.load`, building `manual`."""
     if entry == "tfds build":
-        return [str(a) for a in (BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+        return [str(a) for a in (BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose",
                                  "--manual_dir", manual, "--data_dir", data_dir)]  # fmt: skip
     return [sys.executable, "-c", _LOAD, str(manual), str(data_dir)]
 

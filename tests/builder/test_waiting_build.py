@@ -14,14 +14,14 @@ from mpii_pose.base import build_lock
 from mpii_pose.base.build_lock import Lock
 from mpii_pose.sources import build_record
 from mpii_pose.sources.manual_dir import SAMPLE_DIR
-from tests.helpers import BIN, DATASET, DATASET_DIR, ENV, build
+from tests.helpers import BIN, DATASET, ENV, build
 
 
 def test_a_waiting_build_says_for_whom_then_what_the_other_finished(tmp_path):
     other = build(SAMPLE_DIR, tmp_path / "other", max_examples_per_split=4)
     data_dir = tmp_path / "data"
-    (data_dir / DATASET_DIR).mkdir(parents=True)
-    lock = os.open(data_dir / DATASET_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    (data_dir / "mpii_pose").mkdir(parents=True)
+    lock = os.open(data_dir / "mpii_pose", os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(lock, fcntl.LOCK_EX)  # this process is "the other build"
     try:
         process = subprocess.Popen(
@@ -31,7 +31,7 @@ def test_a_waiting_build_says_for_whom_then_what_the_other_finished(tmp_path):
             stderr=subprocess.PIPE,
             text=True,
         )
-        waiting = f"waiting for another build of {data_dir / DATASET_DIR} (pid {os.getpid()})"
+        waiting = f"waiting for another build of {data_dir / 'mpii_pose'} (pid {os.getpid()})"
         said = []
         while not any(waiting in line for line in said):
             line = process.stderr.readline()  # the next thing it says, or '' when it ended
@@ -70,8 +70,8 @@ def test_a_waiting_library_build_logs_what_the_other_build_finished(tmp_path, ca
     """`tfds build` and `tfds.load` show the builder's log: the wait, then the other's counts."""
     other = build(SAMPLE_DIR, tmp_path / "other", max_examples_per_split=3)
     data_dir = tmp_path / "data"
-    (data_dir / DATASET_DIR).mkdir(parents=True)
-    lock = os.open(data_dir / DATASET_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    (data_dir / "mpii_pose").mkdir(parents=True)
+    lock = os.open(data_dir / "mpii_pose", os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(lock, fcntl.LOCK_EX)
     waited: list = []
     announced = threading.Event()

@@ -136,7 +136,7 @@ def test_tfds_load_builds_through_the_engines(shard_data, reference, tmp_path, c
 @pytest.mark.slow
 def test_tfds_build_uses_the_engine_the_environment_names(shard_data, reference, tmp_path):
     env = {**ENV, "MPII_POSE_ENGINE": "ray", "RAY_ADDRESS": ""}
-    result = checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+    result = checked([BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose",
                       "--manual_dir", shard_data, "--data_dir", tmp_path], env=env)  # fmt: skip
     assert "with engine ray (MPII_POSE_ENGINE=ray)" in result.stdout + result.stderr
     assert digests(tmp_path) == reference

@@ -80,7 +80,7 @@ def test_a_ray_release_that_moves_the_monitor_is_logged(monkeypatch, caplog):
 def test_ray_workers_never_import_tensorflow(local_ray, shard_data, tmp_path):
     """Each Ray task writes a shard of the plan, then says what its process imported (whichever
     worker ran it: no assumption that Ray reuses workers)."""
-    plan = plan_split(load_sources(shard_data)["validation"])
+    plan = plan_split(load_sources(shard_data)["validation"], "per_person")
     paths = [str(tmp_path / f"shard-{i}") for i in range(len(plan.shard_lengths))]
 
     @ray.remote(num_cpus=1)
@@ -88,7 +88,7 @@ def test_ray_workers_never_import_tensorflow(local_ray, shard_data, tmp_path):
         return write_shard(task), "tensorflow" in sys.modules
 
     seen = ray.get([write_and_look.remote(task) for task in shard_tasks(plan, paths)])
-    assert sum(written for written, _ in seen) == len(plan.persons)
+    assert sum(written for written, _ in seen) == len(plan.records)
     assert not any(imported for _, imported in seen)
 
 
@@ -138,7 +138,7 @@ class ShortWriteEngine(LocalEngine):
     def run(self, tasks, progress):
         ran_on = super().run(tasks, progress)
         short = tasks[3]
-        write_shard(type(short)(**{**short.__dict__, "persons": short.persons[:-1]}))
+        write_shard(type(short)(**{**short.__dict__, "records": short.records[:-1]}))
         return ran_on
 
 
@@ -179,7 +179,7 @@ def test_an_image_that_must_be_converted_is_converted_once_per_build(
     shard_data, reference, tmp_path, monkeypatch
 ):
     """Not once per person: the first shard write that needs it shares the result."""
-    import mpii_pose.shards.person_example as records_module
+    import mpii_pose.shards.person_example as records_module  # where images are converted
 
     converted = []
 

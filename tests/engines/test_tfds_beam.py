@@ -25,7 +25,7 @@ def split_infos(data_dir) -> dict:
 def test_beam_options_run_the_beam_engine_with_the_bytes_of_tfds_build(
     shard_data, reference, tmp_path
 ):
-    result = checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+    result = checked([BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose",
                       "--manual_dir", shard_data, "--data_dir", tmp_path,
                       "--beam_pipeline_options", BEAM])  # fmt: skip
     assert "with engine beam (Beam pipeline options given)" in result.stdout + result.stderr
@@ -36,7 +36,7 @@ def test_beam_options_run_the_beam_engine_with_the_bytes_of_tfds_build(
 def test_tfds_beam_writer_same_records_in_the_same_order_but_other_shard_files(
     shard_data, reference_dir, tmp_path
 ):
-    checked([BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose", "--manual_dir", shard_data,
+    checked([BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose", "--manual_dir", shard_data,
              "--data_dir", tmp_path, "--beam_pipeline_options", BEAM], env=TFDS_WRITER_ENV)  # fmt: skip
     ours, theirs = split_infos(tmp_path), split_infos(reference_dir)
     for split in ("train", "validation"):

@@ -56,33 +56,33 @@ def test_counting_reads_headers_and_catches_damage(tmp_path):
 
 def test_plan_follows_tfds_order_and_boundaries(shard_data):
     source = load_sources(shard_data)["train"]
-    plan = plan_split(source)
+    plan = plan_split(source, "per_person")
     hasher = hashing.Hasher(salt="train")
-    hashes = [hasher.hash_key(p.annotation_index) for p in plan.persons]
+    hashes = [hasher.hash_key(p.annotation_index) for p in plan.records]
     assert hashes == sorted(hashes) and len(set(hashes)) == len(source.persons)
-    assert {p.annotation_index for p in plan.persons} == set(range(len(source.persons)))
+    assert {p.annotation_index for p in plan.records} == set(range(len(source.persons)))
     bounds = shard_utils.get_shard_boundaries(len(source.persons), 64)
     assert list(plan.shard_lengths) == [
         b - a for a, b in zip([0, *bounds[:-1]], bounds, strict=True)
     ]
     shards = plan.shards()
-    assert sum(shards, ()) == plan.persons and [len(s) for s in shards] == list(plan.shard_lengths)
+    assert sum(shards, ()) == plan.records and [len(s) for s in shards] == list(plan.shard_lengths)
 
 
 def test_plan_caps_to_the_first_entries_and_the_shard_count(shard_data):
     source = load_sources(shard_data)["validation"]
-    plan = plan_split(source, max_examples=5)
-    assert sorted(p.annotation_index for p in plan.persons) == [0, 1, 2, 3, 4]
+    plan = plan_split(source, "per_person", max_examples=5)
+    assert sorted(p.annotation_index for p in plan.records) == [0, 1, 2, 3, 4]
     assert plan.shard_lengths == (1, 1, 1, 1, 1)
-    assert len(plan_split(source, num_shards=2).shard_lengths) == 2
+    assert len(plan_split(source, "per_person", num_shards=2).shard_lengths) == 2
 
 
 def test_tasks_carry_records_and_paths_not_images(shard_data):
-    plan = plan_split(load_sources(shard_data)["validation"])
+    plan = plan_split(load_sources(shard_data)["validation"], "per_person")
     tasks = shard_tasks(plan, [f"/out/{i}" for i in range(8)])
     assert [t.path for t in tasks] == [f"/out/{i}" for i in range(8)]
     assert all(isinstance(t.images_dir, str) and not hasattr(t, "image") for t in tasks)
-    assert tuple(p for t in tasks for p in t.persons) == plan.persons
+    assert tuple(p for t in tasks for p in t.records) == plan.records
 
 
 def test_shard_writer_does_not_import_tensorflow(shard_data, tmp_path):
@@ -91,7 +91,7 @@ import sys
 from mpii_pose.sources.assembly import load_sources
 from mpii_pose.shards.plan import plan_split, shard_tasks
 from mpii_pose.shards.write import write_shard
-plan = plan_split(load_sources({str(shard_data)!r})["validation"])
+plan = plan_split(load_sources({str(shard_data)!r})["validation"], "per_person")
 task = shard_tasks(plan, [{str(tmp_path)!r} + f"/{{i}}" for i in range(8)])[0]
 print(write_shard(task), "tensorflow" in sys.modules)
 """

@@ -142,7 +142,7 @@ def test_info_reads_json_only_and_says_what_is_unknown(manual_dir, tmp_path):
     )
     out = checked([sys.executable, "-c", code, "info", "--data_dir", tmp_path]).stdout
     assert out.endswith("False\n")  # TensorFlow was not imported
-    assert f"mpii_pose {DATASET.name} in {tmp_path / DATASET} (array_record)" in out
+    assert f"mpii_pose/per_person {DATASET.name} in {tmp_path / DATASET} (array_record)" in out
     for split in read_build(tmp_path / DATASET).splits:
         assert f"{split.name:<11} {split.examples:>7,} examples  {split.shards:>3} shards" in out
     assert "per-split cap: none" in out and "train annotations: train.json" in out

@@ -189,7 +189,7 @@ def test_manual_data_wins_and_only_the_rest_is_downloaded(server, sample, tmp_pa
     shutil.copytree(sample / "images", images_only / "images")
     env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(tmp_path / "checksums.tsv")}
     checked(
-        [BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+        [BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose",
          "--manual_dir", images_only, "--data_dir", tmp_path / "data"],
         env=env,
     )  # fmt: skip
@@ -253,7 +253,7 @@ def test_register_checksums_records_the_unpublished_annotations(server, tmp_path
     registered = server.checksums_file(tmp_path / "checksums.tsv", names=(IMAGES,))
     env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(registered)}
     checked(
-        [BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose",
+        [BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose",
          "--data_dir", tmp_path / "data", "--register_checksums"],
         env=env,
     )  # fmt: skip

@@ -174,7 +174,7 @@ def test_mpii_pose_build_prints_them_all_without_a_traceback(manual_dir, tmp_pat
 @pytest.mark.slow  # a `tfds build` subprocess
 def test_tfds_build_reports_them(manual_dir, tmp_path):
     (path, index), = break_images(manual_dir, 1)  # fmt: skip
-    args = [BIN / "tfds", "build", "mpii_pose", "--imports", "mpii_pose", "--manual_dir",
+    args = [BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose", "--manual_dir",
             manual_dir, "--data_dir", tmp_path / "data"]  # fmt: skip
     result = run(args, env=TFDS_WRITER_ENV)
     assert result.returncode != 0
