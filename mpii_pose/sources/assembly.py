@@ -13,7 +13,13 @@ import logging
 from etils import epath
 
 from mpii_pose.base.errors import AnnotationError, ManualDirError
-from mpii_pose.sources import head_boxes, image_records, official_annotations, official_matching
+from mpii_pose.sources import (
+    head_boxes,
+    image_records,
+    official_annotations,
+    official_matching,
+    person_groups,
+)
 from mpii_pose.sources.annotations import Person, parse_annotations
 from mpii_pose.sources.image_records import ImageRecord
 from mpii_pose.sources.manual_dir import (
@@ -21,6 +27,7 @@ from mpii_pose.sources.manual_dir import (
     OFFICIAL_FILE,
     TEST_SPLIT,
     find_annotation_files,
+    find_groups_file,
     find_head_box_file,
     find_images_dir,
     find_official_file,
@@ -40,6 +47,7 @@ class SplitSource:
     persons: tuple[Person, ...]
     head_box_file: epath.Path | None = None  # the split's gt_valid.mat / mpii_gt_val.mat
     official_file: epath.Path | None = None  # the official .mat, when one was read
+    groups_file: epath.Path | None = None  # per_image: groups_v12.mat, when one was read
     # The per_image config's examples: the split's images with all their persons (see
     # image_records); empty for the per_person config.
     images: tuple[ImageRecord, ...] = ()
@@ -52,6 +60,7 @@ class AnnotationInputs:
     annotations: dict[str, epath.Path]  # by split
     head_boxes: dict[str, epath.Path]  # by split, for the splits that have a head-box file
     official: epath.Path | None
+    groups: epath.Path | None  # MPII's multi-person groups (per_image)
 
 
 def find_annotation_inputs(roots: list[epath.Path]) -> AnnotationInputs:
@@ -64,6 +73,7 @@ def find_annotation_inputs(roots: list[epath.Path]) -> AnnotationInputs:
         annotations,
         {split: box for split, box in boxes.items() if box is not None},
         find_official_file(roots),
+        find_groups_file(roots),
     )
 
 
@@ -115,18 +125,39 @@ def load_sources(
                     official_file,
                 )
         sources[split] = SplitSource(split, path, images_dir, persons, box_file, official_file)
-    return _with_images(sources, official) if per_image else sources
+    if not per_image:
+        return sources
+    groups_file = inputs.groups if official is not None else None
+    if inputs.groups is not None and official is None:
+        _LOG.warning("%s is left out: its groups number the official .mat's persons", inputs.groups)
+    groups = _read_groups(groups_file, strict_official) if groups_file else None
+    return _with_images(sources, official, groups, groups_file if groups else None)
+
+
+def _read_groups(path: epath.Path, strict: bool) -> tuple[dict[int, int], ...] | None:
+    """groups_v12.mat's groups; a problem in it leaves every group unknown, with a warning,
+    unless `strict`."""
+    try:
+        return person_groups.parse_groups(path.read_bytes(), str(path))
+    except (person_groups.GroupsFormatError, OSError) as err:
+        if strict:
+            raise
+        _LOG.warning("%s; every person's group stays unknown (-1)", err)
+        return None
 
 
 def _with_images(
     sources: dict[str, SplitSource],
     official: tuple[official_annotations.OfficialPerson, ...] | None,
+    groups: tuple[dict[int, int], ...] | None,
+    groups_file: epath.Path | None,
 ) -> dict[str, SplitSource]:
     """The sources with their images, and the log of what grouping by image changed."""
     images, regrouping = image_records.group_by_image(
         {split: source.persons for split, source in sources.items()},
         {split: str(source.annotation_file) for split, source in sources.items()},
         official,
+        groups,
     )
     for (origin, target), count in sorted(regrouping.moved.items()):
         _LOG.info(
@@ -143,7 +174,7 @@ def _with_images(
         for split, count in regrouping.official_only.items():
             _LOG.info("%s: %d persons only the official .mat holds (annotated False)", split, count)
     return {
-        split: dataclasses.replace(source, images=images[split])
+        split: dataclasses.replace(source, images=images[split], groups_file=groups_file)
         for split, source in sources.items()
     }
 

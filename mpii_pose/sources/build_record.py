@@ -36,7 +36,7 @@ from mpii_pose.sources.manual_dir import (
 )
 
 METADATA_KEY = "build"  # the builder's entry in TFDS's metadata.json
-IMAGES_ROLE, OFFICIAL_ROLE = "images", "official annotations"
+IMAGES_ROLE, OFFICIAL_ROLE, GROUPS_ROLE = "images", "official annotations", "multi-person groups"
 MANUAL_ORIGIN = "manual directory"
 # What a build holds and lacks, logged for `tfds build` and `tfds.load`; `mpii-pose build` prints
 # it in its summary instead.
@@ -60,7 +60,7 @@ class SourceFile:
     """One input of a build: its role, where it came from, its name there, and its content hash
     (None for a folder)."""
 
-    role: str  # IMAGES_ROLE, annotations_role(split), head_boxes_role(split) or OFFICIAL_ROLE
+    role: str  # IMAGES_ROLE, annotations_role(split), head_boxes_role(split), OFFICIAL_ROLE, GROUPS_ROLE
     origin: str  # MANUAL_ORIGIN, or "download ARCHIVE" (the archive it was extracted from)
     name: str  # its path inside its origin, e.g. "annot/valid.json"
     sha256: str | None = None
@@ -131,6 +131,8 @@ def metadata(
             files.append(source_file(head_boxes_role(split), source.head_box_file))
     if first.official_file is not None:
         files.append(source_file(OFFICIAL_ROLE, first.official_file))
+    if first.groups_file is not None:
+        files.append(source_file(GROUPS_ROLE, first.groups_file))
     return {
         "max_examples_per_split": max_examples_per_split,
         "sources": [dataclasses.asdict(f) for f in files],
@@ -387,7 +389,7 @@ def _changed_inputs(record: BuildRecord, manual_dir: str) -> list[str]:
     if not has_annotations(manual_dir):
         return []
     try:
-        files = _input_files(epath.Path(manual_dir))
+        files = _input_files(epath.Path(manual_dir), record.config)
     except ManualDirError:  # several candidates or a split missing: the build will say so
         return []
     built = {s.role: s.sha256 for s in record.sources if s.sha256}
@@ -402,11 +404,14 @@ def _changed_inputs(record: BuildRecord, manual_dir: str) -> list[str]:
     return changes
 
 
-def _input_files(manual_dir: epath.Path) -> dict[str, epath.Path]:
-    """The hashed inputs a build of `manual_dir` reads, by role (as `metadata` records them)."""
+def _input_files(manual_dir: epath.Path, config: str | None) -> dict[str, epath.Path]:
+    """The hashed inputs a build of `config` from `manual_dir` reads, by role (as `metadata`
+    records them)."""
     inputs = find_annotation_inputs([manual_dir])
     files = {annotations_role(split): path for split, path in inputs.annotations.items()}
     files |= {head_boxes_role(split): path for split, path in inputs.head_boxes.items()}
     if inputs.official is not None:
         files[OFFICIAL_ROLE] = inputs.official
+        if config == "per_image" and inputs.groups is not None:
+            files[GROUPS_ROLE] = inputs.groups
     return files
