@@ -12,9 +12,10 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from mpii_pose.base import build_lock, interruption, log_filters, settings, tfds_internals
+from mpii_pose.base.configs import CONFIGS, PER_IMAGE, UNITS
 from mpii_pose.engines import NO_OPTIONS, Engine, EngineOptions, WriteJob, choice
 from mpii_pose.shards import examples
-from mpii_pose.shards.features import CONFIGS, PER_IMAGE, UNITS, feature_spec
+from mpii_pose.shards.features import feature_spec
 from mpii_pose.shards.plan import SplitPlan, plan_split
 from mpii_pose.sources import assembly, build_record, downloads, image_check, manual_dir
 

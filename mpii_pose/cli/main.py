@@ -21,6 +21,7 @@ from tensorflow_datasets.core import constants
 
 from mpii_pose import __version__
 from mpii_pose.base import build_lock, settings
+from mpii_pose.base.configs import CONFIGS, PER_PERSON
 from mpii_pose.base.errors import ManualDirError, MpiiPoseError
 from mpii_pose.base.interruption import Received, signals_interrupt
 from mpii_pose.base.tf_startup import import_tensorflow
@@ -136,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         help='beam: pipeline options as in `tfds build`, e.g. "runner=FlinkRunner,parallelism=8" '
         "(default: DirectRunner)",
     )
+    _add_config(build, "the dataset config to build")
     build.add_argument(
         "--file_format",
         choices=choice.ENGINE_FORMATS,
@@ -197,6 +199,7 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_data_dir(show, ", as for build; mpii_pose must be built there")
+    _add_config(show, "the built config to draw (per_image: every person of each image)")
     show.add_argument(
         "--split",
         choices=tuple(ANNOTATION_FILES),
@@ -232,6 +235,18 @@ def _add_show(commands: argparse._SubParsersAction) -> None:
         "(default: %(default)s)",
     )
     show.add_argument("--out", required=True, metavar="PNG", help="the PNG file to write")
+
+
+def _add_config(command: argparse.ArgumentParser, what: str) -> None:
+    """The --config option of a subcommand."""
+    command.add_argument(
+        "--config",
+        choices=tuple(CONFIGS),
+        default=PER_PERSON,
+        help=f"{what}: "
+        + "; ".join(f"{name}: {about}" for name, about in CONFIGS.items())
+        + " (default: %(default)s)",
+    )
 
 
 def _add_data_dir(command: argparse.ArgumentParser, what: str) -> None:
@@ -282,13 +297,14 @@ def build(args: argparse.Namespace) -> int:
             logging.getLogger(logger).setLevel(logging.ERROR)
     options = {
         "data_dir": args.data_dir,
+        "config": args.config,
         "file_format": args.file_format,
         "engine": request.name,
         "engine_options": request.options,
         "strict_official": args.strict_official or None,  # None: the environment decides
     }
     manual_dir = str(SAMPLE_DIR) if args.sample else args.manual_dir
-    existing = Builder(data_dir=args.data_dir)  # of any file format: TFDS refuses another
+    existing = Builder(data_dir=args.data_dir, config=args.config)  # of any file format
     if existing.is_prepared():
         if not args.overwrite:
             print(_already_built(existing, args, manual_dir))
@@ -334,7 +350,8 @@ def _already_built(builder: Builder, args: argparse.Namespace, manual_dir: str |
     return _existing_build(
         builder,
         _request(builder, args, manual_dir),
-        f"mpii_pose {builder.version} is already built in {builder.data_dir}:",
+        f"mpii_pose/{builder.builder_config.name} {builder.version} is already built in "
+        f"{builder.data_dir}:",
         "Nothing written (use --overwrite to rebuild; `mpii-pose info` shows the whole build).",
     )
 
@@ -408,7 +425,7 @@ def show(args: argparse.Namespace) -> int:
     import_tensorflow()
     import tensorflow_datasets as tfds
 
-    builder = _prepared_builder(args.data_dir)
+    builder = _prepared_builder(args.data_dir, args.config)
     if args.split not in builder.info.splits:
         raise ShowError(
             f"this build of mpii_pose in {builder.data_dir_root} has no {args.split} split (its "
@@ -426,7 +443,7 @@ def show(args: argparse.Namespace) -> int:
     pictures, captions = [], []
     for example in tfds.as_numpy(dataset):
         pictures.append(_picture(example, args.tile))
-        captions.append(f"{example['filename'].decode()}#{example['person_index']}")
+        captions.append(_caption(example))
     columns = args.columns or math.ceil(math.sqrt(len(pictures)))
     sheet = grid(pictures, columns, captions, tile=args.tile)
     out = epath.Path(args.out)
@@ -440,29 +457,47 @@ def show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepared_builder(data_dir: str | None) -> tfds.core.DatasetBuilder:
-    """TFDS's mpii_pose builder in `data_dir`; says how to build it when it is not built there."""
+def _prepared_builder(data_dir: str | None, config: str) -> tfds.core.DatasetBuilder:
+    """TFDS's mpii_pose builder of `config` in `data_dir`; says how to build it when it is not
+    built there."""
     import tensorflow_datasets as tfds
 
     logging.getLogger("absl").setLevel(logging.ERROR)  # TFDS's notes on folders it looked in
-    builder = tfds.builder("mpii_pose", data_dir=data_dir)
+    builder = tfds.builder(f"mpii_pose/{config}", data_dir=data_dir)
     if not builder.is_prepared():
         root = builder.data_dir_root
         raise ShowError(
-            f"mpii_pose {builder.version} is not built in {root}; build it first with "
-            f"`mpii-pose build --manual_dir M --data_dir {root}` (or `--sample` instead of "
-            "`--manual_dir M` for the bundled sample)"
+            f"mpii_pose/{config} {builder.version} is not built in {root}; build it first with "
+            f"`mpii-pose build --config {config} --manual_dir M --data_dir {root}` (or "
+            "`--sample` instead of `--manual_dir M` for the bundled sample)"
         )
     return builder
 
 
 def _picture(example: dict, tile: int) -> Image.Image:
-    """One example drawn, shrunk to a tile so that only tiles stay in memory, not whole images."""
-    picture = draw_example(
-        example["image"], example["joints"], example["visibility"], head_box=example["head_box"]
+    """One example drawn (per_image: each of its persons in turn), shrunk to a tile so that only
+    tiles stay in memory, not whole images."""
+    persons = example.get("persons")
+    rows = (
+        [(example["joints"], example["visibility"], example["head_box"])]
+        if persons is None
+        else zip(persons["joints"], persons["visibility"], persons["head_box"], strict=True)
     )
+    picture = example["image"]
+    for joints, labelled, box in rows:
+        picture = draw_example(picture, joints, labelled, head_box=box)
     picture.thumbnail((tile, tile))
     return picture
+
+
+def _caption(example: dict) -> str:
+    """filename#person_index, or per_image: the filename and its persons (unannotated ones)."""
+    name = example["filename"].decode()
+    if "persons" not in example:
+        return f"{name}#{example['person_index']}"
+    annotated = example["persons"]["annotated"]
+    unannotated = int((~annotated).sum())
+    return f"{name} ({len(annotated)}" + (f", {unannotated} unannotated)" if unannotated else ")")
 
 
 @contextlib.contextmanager

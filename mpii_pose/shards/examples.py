@@ -9,8 +9,8 @@ from typing import Any
 
 from etils import epath
 
+from mpii_pose.base.configs import PER_IMAGE, PER_PERSON
 from mpii_pose.shards import image_example, person_example
-from mpii_pose.shards.features import PER_IMAGE, PER_PERSON
 from mpii_pose.sources.annotations import Person
 from mpii_pose.sources.assembly import SplitSource
 from mpii_pose.sources.image_records import ImageRecord

@@ -244,3 +244,32 @@ def test_a_ray_build_prints_no_notice_into_the_progress_bar(tmp_path):
     result = checked(args, env=QUIET_ENV)
     assert not NOISE.search(result.stdout + result.stderr), result.stderr
     assert "Token authentication" not in result.stderr
+
+
+def test_build_and_show_the_per_image_config(tmp_path):
+    result = checked([BIN / "mpii-pose", "build", "--sample", "--config", "per_image",
+                      "--data_dir", tmp_path / "data"])  # fmt: skip
+    assert (
+        f"Built mpii_pose 3.0.0 in {tmp_path / 'data' / 'mpii_pose' / 'per_image'}" in result.stdout
+    )
+    images = len({e["image"] for e in read_json(SAMPLE_DIR / "test.json")})
+    out = tmp_path / "test.png"
+    result = checked([BIN / "mpii-pose", "show", "--data_dir", tmp_path / "data", "--config",
+                      "per_image", "--split", "test", "--out", out])  # fmt: skip
+    assert f"test examples 0 to {images - 1} of {images}" in result.stdout
+    assert Image.open(out).size == (512, 512)  # 2 x 2 tiles of 256
+    result = run([BIN / "mpii-pose", "show", "--data_dir", tmp_path / "data", "--out", out])
+    assert "mpii_pose/per_person 3.0.0 is not built" in result.stderr
+    assert "mpii-pose build --config per_person" in result.stderr
+    info = checked([BIN / "mpii-pose", "info", "--data_dir", tmp_path / "data"]).stdout
+    assert info.startswith(
+        f"mpii_pose/per_image 3.0.0 in {tmp_path / 'data' / 'mpii_pose' / 'per_image' / '3.0.0'}"
+    )
+
+
+def test_per_image_captions_count_the_unannotated_persons():
+    from mpii_pose.cli.main import _caption
+
+    persons = {"annotated": np.array([True, False, False])}
+    assert _caption({"filename": b"a.jpg", "persons": persons}) == "a.jpg (3, 2 unannotated)"
+    assert _caption({"filename": b"a.jpg", "person_index": 4}) == "a.jpg#4"
