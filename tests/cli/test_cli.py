@@ -168,8 +168,9 @@ def test_show_without_a_build_says_how_to_build(tmp_path):
     result = run([BIN / "mpii-pose", "show", "--data_dir", tmp_path, "--out", out])
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
-        f"mpii-pose: error: mpii_pose {Builder.VERSION} is not built in {tmp_path}; build it "
-        f"first with `mpii-pose build --manual_dir M --data_dir {tmp_path}`"
+        f"mpii-pose: error: mpii_pose/per_person {Builder.VERSION} is not built in {tmp_path}; "
+        f"build it first with `mpii-pose build --config per_person --manual_dir M --data_dir "
+        f"{tmp_path}`"
     ) in result.stderr
     assert not out.exists()
 
