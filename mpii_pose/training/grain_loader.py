@@ -14,11 +14,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import grain.experimental as grain_experimental
 import grain.python as grain
 import numpy as np
 
 from mpii_pose.training import numpy_transforms
 from mpii_pose.training.config import PipelineConfig
+
+# At most this many persons in one per_image example (Grain's flat map needs a bound; MPII's
+# images hold at most 17 persons).
+MAX_PERSONS = 64
+
+
+class PersonExamples(grain_experimental.FlatMapTransform):
+    """A per_image example -> its annotated persons, each an example of the per_person features."""
+
+    max_fan_out = MAX_PERSONS
+
+    def flat_map(self, element: Mapping[str, Any]) -> list[dict]:
+        return numpy_transforms.person_examples(element)
 
 
 class TrainingTransform(grain.RandomMapTransform):
@@ -59,7 +73,9 @@ def data_loader(
     read_options: grain.ReadOptions | None = None,
 ) -> grain.DataLoader:
     """Batches of `source` (a `tfds.data_source` split): shuffled, augmented and whole for
-    training; every example once, the last batch short, for evaluation.
+    training; every example once, the last batch short, for evaluation. A per_image source gives
+    its annotated persons (`PersonExamples`); they are shuffled by image, so the persons of an
+    image follow one another.
 
     `num_epochs=None` repeats forever; `shard_options` splits the data between hosts
     (e.g. `grain.ShardByJaxProcess()`). Each worker reads ahead one batch of examples with two
@@ -74,10 +90,15 @@ def data_loader(
         seed=seed,
     )
     transform = TrainingTransform(config) if training else EvaluationTransform(config)
+    per_image = len(source) > 0 and "persons" in source[0]
     return grain.DataLoader(
         data_source=source,
         sampler=sampler,
-        operations=[transform, grain.Batch(batch_size, drop_remainder=training)],
+        operations=[
+            *([PersonExamples()] if per_image else []),
+            transform,
+            grain.Batch(batch_size, drop_remainder=training),
+        ],
         worker_count=worker_count,
         read_options=read_options or reading_ahead(batch_size),
     )

@@ -201,6 +201,19 @@ def to_image_coordinates(
     return apply_affine(invert_affine(np.asarray(transform, np.float64)), crop) + 1.0
 
 
+def person_examples(example: Mapping[str, Any], annotated_only: bool = True) -> list[dict]:
+    """The persons of a per_image example, one example each with the per_person features (the
+    image's fields repeated), as `transform_example` takes them; the persons only the official
+    .mat holds are left out unless not `annotated_only`."""
+    persons = example["persons"]
+    image = {name: value for name, value in example.items() if name != "persons"}
+    return [
+        {**image, **{name: values[i] for name, values in persons.items()}}
+        for i, annotated in enumerate(persons["annotated"])
+        if annotated or not annotated_only
+    ]
+
+
 def batch_fields(example: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """The BATCH_KEYS of a transformed example, as arrays (for Grain's or PyTorch's batching)."""
     return {key: np.asarray(example[key]) for key in BATCH_KEYS}

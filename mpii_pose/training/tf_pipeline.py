@@ -187,6 +187,20 @@ def to_keras(example: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor, tf.Te
     return example["image"], example["heatmaps"], example["target_weight"]
 
 
+def person_examples(ds: tf.data.Dataset, annotated_only: bool = True) -> tf.data.Dataset:
+    """The persons of per_image examples, one example each with the per_person features (its
+    image's fields repeated), so that `transform_example` and `input_pipeline` take them; the
+    persons only the official .mat holds are left out unless not `annotated_only`."""
+
+    def persons_of(example: dict[str, tf.Tensor]) -> tf.data.Dataset:
+        image = {name: value for name, value in example.items() if name != "persons"}
+        persons = tf.data.Dataset.from_tensor_slices(example["persons"])
+        persons = persons.map(lambda person: {**image, **person})
+        return persons.filter(lambda person: person["annotated"]) if annotated_only else persons
+
+    return ds.flat_map(persons_of)
+
+
 def input_pipeline(
     ds: tf.data.Dataset,
     config: PipelineConfig,
@@ -200,8 +214,12 @@ def input_pipeline(
 
     `ds` holds mpii_pose examples, ideally with `decoders={"image": tfds.decode.SkipDecoding()}`:
     then the shuffle buffer holds JPEG bytes, not decoded images, and decoding runs in this map.
+    Examples of the per_image config give their annotated persons (`person_examples`), shuffled
+    after they are split out.
     `seed` fixes the shuffle and the augmentation; `keras` yields `to_keras` tuples.
     """
+    if "persons" in ds.element_spec:
+        ds = person_examples(ds)
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
