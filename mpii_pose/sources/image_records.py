@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from mpii_pose.sources.annotations import Person
 from mpii_pose.sources.manual_dir import TEST_SPLIT
 from mpii_pose.sources.official_annotations import OfficialPerson
-from mpii_pose.sources.official_matching import could_match
+from mpii_pose.sources.official_matching import could_match, official_fields
 
 # Which split an image goes to when its persons are in several annotation files: the first here.
 SPLIT_PRIORITY: tuple[str, ...] = ("validation", TEST_SPLIT, "train")
@@ -189,12 +189,7 @@ def official_person(record: OfficialPerson) -> Person:
         scale=UNKNOWN if record.scale is None else record.scale,
         head_box=record.head_box,
         is_visible=tuple(-1 if v is None else int(v) for v in record.is_visible),
-        activity=record.activity,
-        category=record.category,
-        activity_id=record.activity_id,
-        official_image_index=record.image_index + 1,
-        official_rect_index=record.rect_index + 1,
-        single_person=record.single_person,
+        **official_fields(record),
     )
 
 

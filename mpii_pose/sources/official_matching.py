@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from mpii_pose.sources.annotations import JOINT_TOLERANCE, Person
 from mpii_pose.sources.official_annotations import OfficialPerson
@@ -86,13 +87,21 @@ def _with_official(person: Person, record: OfficialPerson) -> Person:
             int(v) if v is not None and labelled else -1
             for v, labelled in zip(record.is_visible, person.labelled, strict=True)
         ),
-        activity=record.activity,
-        category=record.category,
-        activity_id=record.activity_id,
-        official_image_index=record.image_index + 1,
-        official_rect_index=record.rect_index + 1,
-        single_person=record.single_person,
+        **official_fields(record),
     )
+
+
+def official_fields(record: OfficialPerson) -> dict[str, Any]:
+    """The fields of a Person that its official record gives: the image's activity, the
+    record's 1-based place in the file, and its single_person flag."""
+    return {
+        "activity": record.activity,
+        "category": record.category,
+        "activity_id": record.activity_id,
+        "official_image_index": record.image_index + 1,
+        "official_rect_index": record.rect_index + 1,
+        "single_person": record.single_person,
+    }
 
 
 def _same_place(person: Person, record: OfficialPerson) -> bool:
