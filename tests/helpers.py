@@ -66,6 +66,9 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RAY_USAGE_STATS_ENABLED": "0"
 # `tfds build` with TFDS's own writer: the reference every engine's bytes are compared with.
 TFDS_WRITER_ENV = {**ENV, "MPII_POSE_ENGINE": "tfds"}
 
+# As a new user's shell has it: no TF_CPP_MIN_LOG_LEVEL to quiet TensorFlow's start-up.
+QUIET_ENV = {k: v for k, v in ENV.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
 
 def run(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.CompletedProcess:
     """Runs a command of this environment (mpii-pose, tfds, python), capturing its output."""

@@ -10,7 +10,7 @@ from PIL import Image
 from mpii_pose.sample import BODY_TONES, OFFICIAL_PATH, write_sample
 from mpii_pose.sources.manual_dir import SAMPLE_DIR
 from mpii_pose.training.drawing import SIDE_COLOURS
-from tests.helpers import BIN, checked, read_json
+from tests.helpers import checked, read_json
 
 
 def test_generator_is_deterministic(tmp_path):
@@ -72,7 +72,7 @@ def test_each_person_is_a_plain_figure_through_its_joints():
     assert checked > 100
 
 
-def test_the_bundled_sample_builds_without_a_warning(tmp_path):
+def test_the_bundled_sample_builds_without_a_warning(sample_build):
     """Its official .mat holds every person of its JSON, so that nothing is left unmatched."""
-    result = checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path])
+    _, result = sample_build  # `mpii-pose build --sample`
     assert "WARNING" not in result.stderr and "WARNING" not in result.stdout
