@@ -1,5 +1,5 @@
-"""Shared fixtures: generated manual directories, reference builds, a wheel in a fresh
-environment; and a quiet TensorFlow."""
+"""Shared fixtures: generated manual directories, reference builds, builds of the sample that
+tests only read, a wheel in a fresh environment; and a quiet TensorFlow."""
 
 import os
 import re
@@ -17,6 +17,7 @@ os.environ.pop("MPII_POSE_ENGINE", None)  # tests choose their engines
 from mpii_pose.sample import write_sample  # noqa: E402
 from tests.helpers import (  # noqa: E402
     BIN,
+    QUIET_ENV,
     TFDS_WRITER_ENV,
     checked,
     clean_clone,
@@ -54,6 +55,36 @@ def reference_dir(shard_data, tmp_path_factory) -> Path:
 def reference(reference_dir) -> dict[str, str]:
     """sha256 of every file of `tfds build` on `shard_data`."""
     return digests(reference_dir)
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """`mpii-pose build --sample` into a new data dir, as a new user's shell runs it: the data
+    dir and what the command printed. Shared: the tests only read it."""
+    data_dir = tmp_path_factory.mktemp("sample_build")
+    result = checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", data_dir],
+                     env=QUIET_ENV)  # fmt: skip
+    return data_dir, result
+
+
+@pytest.fixture(scope="session")
+def sample_array_record(tmp_path_factory) -> Path:
+    """The data dir of `mpii-pose build --sample --file_format array_record`. Shared: the tests
+    only read it."""
+    data_dir = tmp_path_factory.mktemp("sample_array_record")
+    checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", data_dir, "--quiet",
+             "--file_format", "array_record"])  # fmt: skip
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def trial_sample(tmp_path_factory) -> Path:
+    """The data dir of `mpii-pose build --sample --max_examples_per_split 2`, a trial build.
+    Shared: the tests only read it, or ask for a build that finds it built."""
+    data_dir = tmp_path_factory.mktemp("trial_sample")
+    checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", data_dir, "--quiet",
+             "--max_examples_per_split", "2"])  # fmt: skip
+    return data_dir
 
 
 @pytest.fixture(scope="session")

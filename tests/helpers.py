@@ -1,12 +1,16 @@
 """What the tests share besides fixtures: building, running commands, reading results."""
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 from mpii_pose import Builder
 
@@ -29,6 +33,23 @@ def build(manual: Path, data_dir: Path, engine=None, file_format=None, **config)
     return builder
 
 
+def encoded_image(mode: str, fmt: str, **options) -> bytes:
+    """A 32x24 image of random pixels (the same every call) in Pillow's `mode`, saved as `fmt`."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, size=(24, 32, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels).convert(mode)
+    out = io.BytesIO()
+    image.save(out, format=fmt, **options)
+    return out.getvalue()
+
+
+def decoded_image(data: bytes) -> Image.Image:
+    """The image `data` holds, decoded."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
 def read_json(path: Path) -> list[dict]:
     return json.loads(Path(path).read_text())
 
@@ -45,6 +66,9 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RAY_USAGE_STATS_ENABLED": "0"
 
 # `tfds build` with TFDS's own writer: the reference every engine's bytes are compared with.
 TFDS_WRITER_ENV = {**ENV, "MPII_POSE_ENGINE": "tfds"}
+
+# As a new user's shell has it: no TF_CPP_MIN_LOG_LEVEL to quiet TensorFlow's start-up.
+QUIET_ENV = {k: v for k, v in ENV.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
 
 def run(args: list, cwd: Path = REPO, env: dict = ENV) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers import BIN, REPO, checked, read_json
+from tests.helpers import REPO, checked, read_json
 
 sys.path.insert(0, str(REPO / "examples"))
 import hourglass  # noqa: E402
@@ -18,18 +18,12 @@ from mpii_pose.sources.manual_dir import SAMPLE_DIR  # noqa: E402
 from mpii_pose.training.tf_pipeline import PipelineConfig  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def sample_build(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("sample_build")
-    checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", data_dir, "--quiet"])
-    return data_dir
-
-
 @pytest.mark.parametrize("size", [64, 128])
 def test_evaluation_of_the_true_heatmaps_is_perfect(sample_build, size):
     """The example's way from heatmaps to PCKh: the pipeline's own targets must score 100 %."""
     config = PipelineConfig(image_size=(size, size), heatmap_size=(size // 4, size // 4))
-    result = train_hourglass.evaluate(lambda crops: crops["heatmaps"], str(sample_build), config, 4)
+    data_dir, _ = sample_build
+    result = train_hourglass.evaluate(lambda crops: crops["heatmaps"], str(data_dir), config, 4)
     assert result.mean == 100.0 and sum(result.labelled) > 100
 
 
@@ -42,7 +36,7 @@ def test_the_last_stack_is_a_batch_of_heatmaps(stacks):
 
 @pytest.mark.slow
 def test_hourglass_example_trains_and_reports_pckh(sample_build, tmp_path):
-    data_dir, out = sample_build, tmp_path / "run"
+    (data_dir, _), out = sample_build, tmp_path / "run"
     result = checked([sys.executable, REPO / "examples" / "train_hourglass.py",
                       "--data_dir", data_dir, "--smoke", "--out", out])  # fmt: skip
     assert "| Arch | Head | Shoulder | Elbow | Wrist | Hip | Knee | Ankle | Mean | Mean@0.1 |" in (
@@ -65,32 +59,24 @@ def test_hourglass_example_trains_and_reports_pckh(sample_build, tmp_path):
         assert saved["preds"].shape == (persons, 16, 2) and np.isfinite(saved["preds"]).all()
 
 
-@pytest.fixture(scope="module")
-def array_record_build(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("array_record_build")
-    checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", data_dir, "--quiet",
-             "--file_format", "array_record"])  # fmt: skip
-    return data_dir
-
-
-def test_grain_example_draws_batches_and_scores_the_targets(array_record_build):
+def test_grain_example_draws_batches_and_scores_the_targets(sample_array_record):
     script = REPO / "examples" / "grain_batches.py"
-    result = checked([sys.executable, script, "--data_dir", array_record_build,
+    result = checked([sys.executable, script, "--data_dir", sample_array_record,
                       "--batch_size", "4", "--batches", "3", "--image_size", "128"])  # fmt: skip
     assert "'image': ((4, 128, 128, 3), 'float32')" in result.stdout
     assert "12 training examples in" in result.stdout
-    result = checked([sys.executable, script, "--data_dir", array_record_build, "--evaluate",
+    result = checked([sys.executable, script, "--data_dir", sample_array_record, "--evaluate",
                       "--batch_size", "4"])  # fmt: skip
     assert "PCKh@0.5 mean 100.00 %" in result.stdout
 
 
-def test_torch_example_loads_batches(array_record_build):
+def test_torch_example_loads_batches(sample_array_record):
     pytest.importorskip(
         "torch", reason="PyTorch is not a dependency; its recipe uses only the data source and "
         "mpii_pose.training.numpy_transforms, which the Grain tests cover"
     )  # fmt: skip
     result = checked([sys.executable, REPO / "examples" / "torch_loader.py",
-                      "--data_dir", array_record_build, "--batch_size", "4"])  # fmt: skip
+                      "--data_dir", sample_array_record, "--batch_size", "4"])  # fmt: skip
     assert "batch: {'image': (4, 256, 256, 3)" in result.stdout
     assert re.search(r"^64 training examples in [\d.]+ s: [\d.]+ examples/s", result.stdout, re.M)
     assert "not writable" not in result.stderr, result.stderr  # PyTorch's warning, per field

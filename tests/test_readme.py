@@ -104,9 +104,13 @@ def test_readme_starts_with_a_command_its_python_and_the_test_command():
     assert "pytest" in test_command.code and test_command.excerpt
 
 
+@pytest.mark.slow
 def test_reading_the_sample_as_the_readme_does_prints_no_warning_a_user_cannot_act_on(tmp_path):
     """TFDS's deprecation warnings about its own decoder, and TensorFlow's warning that a cache
-    was read in part (TFDS auto-cached the small sample, `take(1)` read one example of it)."""
+    was read in part (TFDS auto-cached the small sample, `take(1)` read one example of it).
+
+    Slow: a build and a process that starts TensorFlow; the run of every complete block (below)
+    checks the same stderr from the wheel, this one from the checkout."""
     first, python = readme_blocks()[:2]
     assert "mpii-pose build --sample --data_dir /tmp/mpii_pose_sample" in first.code
     checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path / "mpii_pose_sample",

@@ -1,5 +1,6 @@
 """The commands users run: `mpii-pose build` and `show`, `tfds build` both ways, the import."""
 
+import logging
 import re
 import sys
 
@@ -16,7 +17,7 @@ from mpii_pose.sources.manual_dir import ANNOTATION_FILES, OFFICIAL_FILE, SAMPLE
 from tests.helpers import (
     BIN,
     DATASET,
-    ENV,
+    QUIET_ENV,
     REPO,
     build,
     checked,
@@ -64,17 +65,16 @@ def test_every_entry_point_builds_the_same_bytes_run_after_run(tmp_path):
     assert "train" in first.stdout and f"{tmp_path / 'a'}" in first.stdout
 
 
-def test_existing_build_is_reported_not_clobbered_unless_overwrite(tmp_path):
+def test_existing_build_is_reported_not_clobbered_unless_overwrite(trial_sample, tmp_path):
     """--overwrite leaves exactly the files a fresh build leaves."""
     args = [BIN / "mpii-pose", "build", "--sample", "--max_examples_per_split", "2"]
-    checked([*args, "--data_dir", tmp_path / "fresh"])
     checked([*args, "--data_dir", tmp_path])
     shard = tmp_path / DATASET / "mpii_pose-train.tfrecord-00000-of-00002"
     shard.write_bytes(b"marker")
     again = checked([*args, "--data_dir", tmp_path])
     assert "already built" in again.stdout and shard.read_bytes() == b"marker"
     assert checked([*args, "--data_dir", tmp_path, "--overwrite", "--quiet"]).stdout == ""
-    assert digests(tmp_path) == digests(tmp_path / "fresh")
+    assert digests(tmp_path) == digests(trial_sample)
 
 
 def test_bad_input_exits_with_a_clear_message(manual_dir, tmp_path):
@@ -145,13 +145,26 @@ def test_help_names_every_environment_variable_and_what_it_does(argv, capsys):
         assert f"{name} {' '.join(meaning.split())}" in flat
 
 
-def test_show_draws_a_grid_of_examples_with_their_head_boxes(manual_dir, tmp_path):
+@pytest.fixture
+def absl_level_kept():
+    """`show` quiets TFDS's absl logger for the process; in this one, for the test only."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+def test_show_draws_a_grid_of_examples_with_their_head_boxes(
+    manual_dir, tmp_path, capsys, absl_level_kept
+):
+    """`main` in this process: `mpii-pose show` runs as a command of its own in
+    test_a_first_build_and_show_print_only_what_they_did."""
     build(manual_dir, tmp_path / "data")  # the sample has validation head boxes (gt_valid.mat)
     persons = len(read_json(manual_dir / "valid.json"))
     out = tmp_path / "pictures" / "grid.png"
-    result = checked([BIN / "mpii-pose", "show", "--data_dir", tmp_path / "data", "--num", "5",
-                      "--start", "1", "--columns", "2", "--tile", "160", "--out", out])  # fmt: skip
-    assert f"Wrote {out}: validation examples 1 to 5 of {persons}" in result.stdout
+    assert main(["show", "--data_dir", str(tmp_path / "data"), "--num", "5", "--start", "1",
+                 "--columns", "2", "--tile", "160", "--out", str(out)]) == 0  # fmt: skip
+    assert f"Wrote {out}: validation examples 1 to 5 of {persons}" in capsys.readouterr().out
     with Image.open(out) as image:
         assert (image.format, image.size) == ("PNG", (2 * 160, 3 * 160))
         pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
@@ -184,30 +197,37 @@ def test_show_help_explains_every_option(capsys):
     assert "filename#person_index" in text and "head box" in text and "letterboxed" in text
 
 
-QUIET_ENV = {k: v for k, v in ENV.items() if k != LEVEL_ENV}  # as a new user's shell has it
 NOISE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog|cuInit|Unknown size|WARNING|Traceback", re.M)
 
 
-def test_a_first_build_and_show_print_only_what_they_did(tmp_path):
+def test_a_first_build_and_show_print_only_what_they_did(sample_build, tmp_path):
     """No TensorFlow start-up notices, no TFDS size line, no warnings; the summary's throughput is
     the progress bar's (both: writing the shards)."""
-    local = checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path / "a"],
-                    env=QUIET_ENV)  # fmt: skip
+    data_dir, local = sample_build
     assert not NOISE.search(local.stdout + local.stderr), local.stdout + local.stderr
     bar = float(re.findall(r"([\d.]+) examples/s\]", local.stderr)[-1])
     summary = float(re.search(r"writing [\d.]+ s: ([\d.]+) examples/s", local.stdout)[1])
     assert 0.9 < summary / bar < 1.1, (bar, summary)
-    for args in (
-        ["build", "--sample", "--engine", "tfds", "--data_dir", tmp_path / "b"],
-        ["show", "--data_dir", tmp_path / "b", "--out", tmp_path / "b.png"],
-    ):
-        result = checked([BIN / "mpii-pose", *args], env=QUIET_ENV)
-        assert not NOISE.search(result.stdout + result.stderr), result.stdout + result.stderr
+    args = ["show", "--data_dir", data_dir, "--out", tmp_path / "a.png"]
+    result = checked([BIN / "mpii-pose", *args], env=QUIET_ENV)
+    assert not NOISE.search(result.stdout + result.stderr), result.stdout + result.stderr
 
 
-def test_tensorflow_logs_what_the_user_asked_for(tmp_path):
-    checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path, "--quiet"])
-    args = [BIN / "mpii-pose", "show", "--data_dir", tmp_path, "--out", tmp_path / "a.png"]
+@pytest.mark.slow
+def test_a_build_with_tfds_writer_prints_only_what_it_did(tmp_path):
+    """Slow: a process that starts TensorFlow for nothing but this; the fast tier runs the same
+    command (test_engine_choice) and filters TensorFlow's start-up in `show`'s process."""
+    args = ["build", "--sample", "--engine", "tfds", "--data_dir", tmp_path]
+    result = checked([BIN / "mpii-pose", *args], env=QUIET_ENV)
+    assert not NOISE.search(result.stdout + result.stderr), result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_tensorflow_logs_what_the_user_asked_for(sample_build, tmp_path):
+    """Slow: a process that starts TensorFlow to see TensorFlow honour TF_CPP_MIN_LOG_LEVEL; the
+    fast tier runs `mpii-pose` with it set (test_engine_choice), where the start-up is left alone."""
+    data_dir, _ = sample_build
+    args = [BIN / "mpii-pose", "show", "--data_dir", data_dir, "--out", tmp_path / "a.png"]
     result = checked(args, env={**QUIET_ENV, LEVEL_ENV: "0"})
     assert re.search(r"^I\d{4} ", result.stderr, re.M)
 

@@ -34,18 +34,22 @@ def local_ray():
     "name, options, ran_on",
     [
         ("local", {}, "local"),
-        ("ray", {}, "ray on local Ray, 2 CPUs"),
-        (
+        pytest.param("ray", {}, "ray on local Ray, 2 CPUs", marks=pytest.mark.slow),
+        pytest.param(
             "beam",
             {"beam_pipeline_options": MULTI_PROCESS_BEAM},
             "beam --direct_num_workers=2 --direct_running_mode=multi_processing "
             "--runner=DirectRunner",
+            marks=pytest.mark.slow,
         ),
     ],
 )
 def test_engine_output_is_byte_identical_to_tfds_build(
     name, options, ran_on, shard_data, reference, tmp_path, request
 ):
+    """Ray and Beam are slow here: in the fast tier, the reruns of
+    test_failed_shard_write_raises_the_workers_error_leaves_nothing_and_rerun_succeeds build the
+    same bytes with them (Beam's DirectRunner in this process; its worker processes: slow)."""
     if name == "ray":
         request.getfixturevalue("local_ray")
     builder = build(shard_data, tmp_path, make_engine(name, EngineOptions(**options)))

@@ -14,7 +14,7 @@ from mpii_pose.sources.mat_values import load_mat
 from mpii_pose.sources.official_annotations import release_images
 from mpii_pose.sources.person_groups import parse_groups
 from mpii_pose.training.drawing import SIDE_COLOURS
-from tests.helpers import BIN, checked, read_json
+from tests.helpers import checked, read_json
 
 
 def test_generator_is_deterministic(tmp_path):
@@ -103,7 +103,7 @@ def test_each_person_is_a_plain_figure_through_its_joints():
     assert checked > 100
 
 
-def test_the_bundled_sample_builds_without_a_warning(tmp_path):
+def test_the_bundled_sample_builds_without_a_warning(sample_build):
     """Its official .mat holds every person of its JSON, so that nothing is left unmatched."""
-    result = checked([BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path])
+    _, result = sample_build  # `mpii-pose build --sample`
     assert "WARNING" not in result.stderr and "WARNING" not in result.stdout

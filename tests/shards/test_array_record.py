@@ -1,5 +1,6 @@
 """array_record from every engine: TFDS's bytes, counted before commit, random access through
-`tfds.data_source`, and reading without TensorFlow."""
+`tfds.data_source`, and reading without TensorFlow. (The file format and its receipts, unit by
+unit: test_array_record_files.py.)"""
 
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 from mpii_pose.base.errors import IncompleteBuildError
 from mpii_pose.engines import EngineOptions, make_engine
 from mpii_pose.engines.local_engine import LocalEngine
+from mpii_pose.sources.manual_dir import SAMPLE_DIR
 from tests.helpers import (
     BIN,
     DATASET,
@@ -32,17 +34,18 @@ def array_reference(shard_data, tmp_path_factory) -> dict[str, str]:
     return digests(data_dir)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
-    "name, options",
-    [
-        ("local", {}),
-        pytest.param("ray", {}, marks=pytest.mark.slow),
-        pytest.param("beam", {"beam_pipeline_options": BEAM}, marks=pytest.mark.slow),
-    ],
+    "name, options", [("local", {}), ("ray", {}), ("beam", {"beam_pipeline_options": BEAM})]
 )
 def test_engines_write_the_bytes_of_tfds_build(
     name, options, shard_data, array_reference, tmp_path
 ):
+    """Slow, even for the local engine: its reference is a `tfds build` process of its own. The
+    fast tier checks the parts: the file is TFDS's for the same records (test_array_record_files),
+    the records are TFDS's (the TFRecord builds of test_engines), the counts and record bytes are
+    checked before commit (test_verify), and the local engine builds array_record in test_build,
+    test_build_record and the training tests."""
     builder = build(
         shard_data,
         tmp_path,
@@ -71,17 +74,16 @@ def test_a_shard_without_its_receipt_was_not_finished(shard_data, tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_data_source_reads_and_decodes_without_tensorflow(shard_data, tmp_path):
-    checked([BIN / "mpii-pose", "build", "--manual_dir", shard_data, "--data_dir", tmp_path,
-             "--file_format", "array_record", "--quiet"])  # fmt: skip
+def test_data_source_reads_and_decodes_without_tensorflow(sample_array_record):
+    data_dir = str(sample_array_record)  # `mpii-pose build --sample --file_format array_record`
     code = (
         "import sys, mpii_pose, tensorflow_datasets as tfds\n"
-        f"source = tfds.data_source('mpii_pose', data_dir={str(tmp_path)!r}, split='validation')\n"
+        f"source = tfds.data_source('mpii_pose', data_dir={data_dir!r}, split='validation')\n"
         "last = source[len(source) - 1]\n"
         "some = source.__getitems__([0, 2])\n"
         "print(len(source), last['image'].ndim, last['image'].shape[-1], last['joints'].dtype,"
         " len(some), 'tensorflow' in sys.modules)\n"
     )
     out = checked([sys.executable, "-c", code]).stdout.split()
-    validation = len(read_json(shard_data / "valid.json"))
+    validation = len(read_json(SAMPLE_DIR / "valid.json"))
     assert out == [str(validation), "3", "3", "float64", "2", "False"]

@@ -1,10 +1,7 @@
 """Image normalisation: RGB JPEGs kept byte for byte, everything else converted once to RGB JPEG."""
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
 
 from mpii_pose.shards.image_bytes import (
     UnreadableImage,
@@ -12,32 +9,18 @@ from mpii_pose.shards.image_bytes import (
     jpeg_frame,
     to_rgb_jpeg,
 )
-
-
-def encode(mode: str, fmt: str, **options) -> bytes:
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 255, size=(24, 32, 3), dtype=np.uint8)
-    image = Image.fromarray(pixels).convert(mode)
-    out = io.BytesIO()
-    image.save(out, format=fmt, **options)
-    return out.getvalue()
-
-
-def decoded(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
+from tests.helpers import decoded_image, encoded_image
 
 
 @pytest.mark.parametrize("progressive", [False, True])
 def test_rgb_jpeg_is_kept_byte_for_byte(progressive):
-    data = encode("RGB", "JPEG", quality=90, progressive=progressive)
+    data = encoded_image("RGB", "JPEG", quality=90, progressive=progressive)
     assert is_stored_verbatim(data)
     assert to_rgb_jpeg(data) is data
 
 
 def test_rgb_jpeg_with_trailing_bytes_is_kept_after_a_full_decode():
-    data = encode("RGB", "JPEG") + b"camera trailer"
+    data = encoded_image("RGB", "JPEG") + b"camera trailer"
     assert not is_stored_verbatim(data)
     assert to_rgb_jpeg(data) == data
 
@@ -55,18 +38,18 @@ def test_rgb_jpeg_with_trailing_bytes_is_kept_after_a_full_decode():
     ],
 )
 def test_other_images_become_rgb_jpeg_with_the_same_size(mode, fmt):
-    data = encode(mode, fmt)
+    data = encoded_image(mode, fmt)
     out = to_rgb_jpeg(data)
     assert out != data
-    image = decoded(out)
+    image = decoded_image(out)
     assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (32, 24))
     assert jpeg_frame(out) == (0xC0, 8, 3) and is_stored_verbatim(out)
 
 
 def test_grayscale_conversion_keeps_the_pixels():
-    data = encode("L", "PNG")  # lossless source, so only the JPEG step changes pixels
-    gray = np.asarray(decoded(data), dtype=np.int16)
-    rgb = np.asarray(decoded(to_rgb_jpeg(data)), dtype=np.int16)
+    data = encoded_image("L", "PNG")  # lossless source, so only the JPEG step changes pixels
+    gray = np.asarray(decoded_image(data), dtype=np.int16)
+    rgb = np.asarray(decoded_image(to_rgb_jpeg(data)), dtype=np.int16)
     assert rgb.shape == (24, 32, 3)
     assert np.abs(rgb - gray[..., None]).mean() < 12
 
@@ -74,8 +57,11 @@ def test_grayscale_conversion_keeps_the_pixels():
 @pytest.mark.parametrize(
     "data, message",
     [
-        (encode("RGB", "JPEG")[:-400], "cannot be decoded as an image (image file is truncated"),
-        (encode("RGB", "PNG")[:-50], "cannot be decoded as an image ("),
+        (
+            encoded_image("RGB", "JPEG")[:-400],
+            "cannot be decoded as an image (image file is truncated",
+        ),
+        (encoded_image("RGB", "PNG")[:-50], "cannot be decoded as an image ("),
         (
             b"<html>not an image</html>",
             "not an image Pillow can identify (it starts with b'<html>not an ima')",
@@ -92,8 +78,8 @@ def test_unreadable_bytes_raise_saying_what_they_are(data, message):
 
 
 def test_frame_header_reports_marker_precision_and_components():
-    assert jpeg_frame(encode("RGB", "JPEG")) == (0xC0, 8, 3)
-    assert jpeg_frame(encode("RGB", "JPEG", progressive=True)) == (0xC2, 8, 3)
-    assert jpeg_frame(encode("L", "JPEG")) == (0xC0, 8, 1)
-    assert jpeg_frame(encode("CMYK", "JPEG")) == (0xC0, 8, 4)
-    assert jpeg_frame(encode("RGB", "PNG")) is None
+    assert jpeg_frame(encoded_image("RGB", "JPEG")) == (0xC0, 8, 3)
+    assert jpeg_frame(encoded_image("RGB", "JPEG", progressive=True)) == (0xC2, 8, 3)
+    assert jpeg_frame(encoded_image("L", "JPEG")) == (0xC0, 8, 1)
+    assert jpeg_frame(encoded_image("CMYK", "JPEG")) == (0xC0, 8, 4)
+    assert jpeg_frame(encoded_image("RGB", "PNG")) is None

@@ -160,11 +160,14 @@ def test_info_without_a_build_says_how_to_build(tmp_path):
 
 
 @pytest.mark.parametrize("cap", [2, None])
-def test_already_built_gives_the_counts_and_how_the_build_differs(tmp_path, cap):
-    args = [BIN / "mpii-pose", "build", "--sample", "--data_dir", tmp_path]
-    checked([*args, "--max_examples_per_split", "2", "--quiet"])
+def test_already_built_gives_the_counts_and_how_the_build_differs(trial_sample, cap):
+    """`trial_sample` was built with --max_examples_per_split 2."""
+    args = [BIN / "mpii-pose", "build", "--sample", "--data_dir", trial_sample]
     again = checked([*args, *(["--max_examples_per_split", str(cap)] if cap else [])]).stdout
-    assert f"mpii_pose/per_person {DATASET.name} is already built in {tmp_path / DATASET}:" in again
+    assert (
+        f"mpii_pose/per_person {DATASET.name} is already built in {trial_sample / DATASET}:"
+        in again
+    )
     assert f"{'train':<11} {2:>7} examples    2 shards" in again
     differs = "it holds the first 2 persons of each file, not all (--max_examples_per_split)"
     assert (differs in again) == (cap is None)
