@@ -35,13 +35,14 @@ def write_records(path: epath.PathLike, records: Iterable[Sequence[bytes | memor
 
 
 def save_receipt(receipts_dir: epath.PathLike, shard: epath.PathLike, num_bytes: int) -> None:
-    """Records that `shard` is complete and holds `num_bytes` of records (written atomically)."""
+    """Records that `shard` is complete and holds `num_bytes` of records (written atomically;
+    a shard written again, as Ray retries the task of a worker that died, replaces it)."""
     folder = epath.Path(receipts_dir)
     folder.mkdir(parents=True, exist_ok=True)
     name = epath.Path(shard).name
     partial = folder / f".{name}.partial"
     partial.write_text(str(num_bytes))
-    partial.rename(folder / name)
+    partial.replace(folder / name)
 
 
 def read_receipts(receipts_dir: epath.PathLike) -> Mapping[str, int]:

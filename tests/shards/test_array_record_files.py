@@ -3,7 +3,6 @@ count before commit. (Whole array_record builds: test_array_record.py.)"""
 
 from pathlib import Path
 
-import pytest
 from array_record.python.array_record_module import ArrayRecordReader
 from tensorflow_datasets.core.file_adapters import ArrayRecordFileAdapter
 
@@ -65,12 +64,6 @@ def test_a_receipt_left_half_written_is_not_read_and_no_folder_means_none(tmp_pa
     assert array_record_files.read_receipts(receipts) == {"a.array_record": 10}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FileExistsError,
-    reason="save_receipt renames with etils' rename, which refuses an existing destination: a "
-    "shard write retried after its receipt was saved (Ray retries a task whose worker died) fails",
-)
 def test_a_receipt_saved_again_is_replaced(tmp_path):
     """A shard written again (a retried task) leaves the bytes of its last write."""
     array_record_files.save_receipt(tmp_path, "out/a.array_record", 10)
