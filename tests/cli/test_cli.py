@@ -47,7 +47,7 @@ def test_every_entry_point_builds_the_same_bytes_run_after_run(tmp_path):
         [
             BIN / "tfds",
             "build",
-            "mpii_pose",
+            "mpii_pose/per_person",
             "--imports",
             "mpii_pose",
             *manual,
@@ -59,9 +59,12 @@ def test_every_entry_point_builds_the_same_bytes_run_after_run(tmp_path):
     reference = digests(tmp_path / "a")
     files = {"train.json": 64, "valid.json": 8, "test.json": 32}  # and their most shards
     shards = sum(min(most, len(read_json(SAMPLE_DIR / f))) for f, most in files.items())
-    assert len(reference) == 3 + shards  # + dataset_info, features, metadata
-    for other in "bcd":
+    assert len(reference) == 4 + shards  # + dataset_info, features, metadata; TFDS's .config
+    for other in "bc":
         assert digests(tmp_path / other) == reference, other
+    every_config = digests(tmp_path / "d")  # `tfds build` without a config builds each config
+    assert {k: v for k, v in every_config.items() if not k.startswith("per_image/")} == reference
+    assert any(name.startswith("per_image/") for name in every_config)
     assert "train" in first.stdout and f"{tmp_path / 'a'}" in first.stdout
 
 
