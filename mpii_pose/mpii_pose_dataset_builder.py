@@ -1,4 +1,5 @@
-"""TFDS builder for MPII Human Pose: one example per annotated person, from the HRNet/mmpose JSON."""
+"""TFDS builder for MPII Human Pose, from the HRNet/mmpose JSON: one example per annotated person
+(config per_person, the default) or per image (per_image)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ class _with_settings:  # noqa: N801 (used as a decorator, as `property`)
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
-    """MPII Human Pose, one example per annotated person; splits `train`, `validation` and, with a
-    test file, `test`.
+    """MPII Human Pose, one example per annotated person (`per_person`) or per image with all its
+    persons (`per_image`); splits `train`, `validation` and, with a test file, `test`.
 
     An engine writes the shard plan: the one given (`engine=`: an engine or its name, as
     `tfds.builder('mpii_pose', engine='ray')`), else the engine of the `engine_options` given,

@@ -1,4 +1,5 @@
-"""The shard plan: which persons go, in which order, into which shard, computed once per build.
+"""The shard plan: which records (persons, or images) go, in which order, into which shard,
+computed once per build.
 
 It reproduces `tfds build`: the first N entries when examples are capped, the order of TFDS's
 shuffler (md5 of the example key salted with the split name, ascending), the shard counts (64
