@@ -4,9 +4,11 @@
 
 Builds synthetic MPII-like sets of N and 2N images (and 10, for start-up cost) with every contender,
 alternating contenders run by run, and measures each run as a whole process tree (Ray's and Beam's
-workers included): wall time, CPU seconds, peak RSS and PSS summed over the tree. Every run's
-output is counted against the annotations; a contender that lost examples is marked, not timed.
-Results: benchmarks/results/shards-N.{json,md,png}.
+workers included): wall time, CPU seconds, peak RSS and PSS summed over the tree, and the size of
+what it wrote. Every run's output is counted against the annotations (persons for the per_person
+config, the images they are on for `*-per-image` contenders); a contender that lost examples is
+marked, not timed. Results: benchmarks/results/shards-N.{json,md,png} (shards-N-configs.* when
+per_image contenders ran).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -32,6 +35,7 @@ sys.path.insert(0, str(HERE))
 
 from make_synthetic import MPII_ANNOTATED, MPII_IMAGES, make_synthetic  # noqa: E402
 
+from mpii_pose.base.configs import PER_IMAGE, PER_PERSON  # noqa: E402
 from mpii_pose.shards import tfrecord_files as tfrecord  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -39,6 +43,10 @@ BEAM_OPTIONS = "direct_num_workers=2,direct_running_mode=multi_processing"
 # The alternatives our engines are compared against.
 EXISTING = ("seed", "ray-data", "tfds", "tfds-beam")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RAY_USAGE_STATS_ENABLED": "0"}
+SPLIT_FILES = ("train.json", "valid.json", "test.json")  # test.json: when the set has one
+PER_IMAGE_SUFFIX = "-per-image"  # contenders that build the per_image config
+
+Command = Callable[[Path, Path], list]  # (manual_dir, out_dir) -> the command that builds
 
 
 @dataclasses.dataclass
@@ -46,6 +54,7 @@ class Run:
     contender: str
     images: int
     persons: int
+    expected: int  # examples the build must write: `persons`, or their images for per_image
     round: int
     status: str  # "ok", or why the run does not count
     wall_s: float
@@ -56,50 +65,48 @@ class Run:
     examples: int
 
 
-def contenders(workers: list[int]) -> dict[str, callable]:
+def contenders(workers: list[int]) -> dict[str, Command]:
     """Name -> function(manual_dir, out_dir) giving the command that builds the shards."""
-    # TFDS's own writer: without MPII_POSE_ENGINE=tfds, `tfds build` would run our engines.
-    tfds_build = ["env", "MPII_POSE_ENGINE=tfds", BIN / "tfds", "build", "mpii_pose/per_person", "--imports", "mpii_pose"]  # fmt: skip
 
-    def ours(*extra):
-        return lambda m, o: [
-            BIN / "mpii-pose",
-            "build",
-            "--manual_dir",
-            m,
-            "--data_dir",
-            o,
-            "--quiet",
-            *extra,
-        ]
+    def tfds_build(config: str, *extra: str) -> Command:
+        # TFDS's own writer: without MPII_POSE_ENGINE=tfds, `tfds build` would run our engines.
+        return lambda m, o: ["env", "MPII_POSE_ENGINE=tfds", BIN / "tfds", "build", f"mpii_pose/{config}",
+                             "--imports", "mpii_pose", "--manual_dir", m, "--data_dir", o, *extra]  # fmt: skip
+
+    def ours(*extra: str, config: str = PER_PERSON) -> Command:
+        return lambda m, o: [BIN / "mpii-pose", "build", "--config", config, "--manual_dir", m,
+                             "--data_dir", o, "--quiet", *extra]  # fmt: skip
+
+    def python(script: str, *extra: str) -> Command:
+        return lambda m, o: [sys.executable, HERE / script, m, o, *extra]
 
     table = {
-        "io-floor": lambda m, o: [sys.executable, HERE / "io_floor.py", m, o],
-        "seed": lambda m, o: [sys.executable, HERE / "seed_writer.py", m, o, "--workers", "2"],
-        "ray-data": lambda m, o: [
-            sys.executable,
-            HERE / "ray_data_writer.py",
-            m,
-            o,
-            "--workers",
-            "2",
-        ],  # fmt: skip
-        "tfds": lambda m, o: [*tfds_build, "--manual_dir", m, "--data_dir", o],
-        "tfds-beam": lambda m, o: [
-            *tfds_build,
-            "--manual_dir",
-            m,
-            "--data_dir",
-            o,
-            "--beam_pipeline_options",
-            BEAM_OPTIONS,
-        ],  # fmt: skip
+        "io-floor": python("io_floor.py"),
+        "seed": python("seed_writer.py", "--workers", "2"),
+        "ray-data": python("ray_data_writer.py", "--workers", "2"),
+        "tfds": tfds_build(PER_PERSON),
+        "tfds-beam": tfds_build(PER_PERSON, "--beam_pipeline_options", BEAM_OPTIONS),
         "local": ours("--engine", "local"),
     }
     for n in workers:
         table[f"ray-{n}"] = ours("--engine", "ray", "--workers", str(n))
     table["beam"] = ours("--engine", "beam", "--beam_pipeline_options", BEAM_OPTIONS)
+    table["tfds" + PER_IMAGE_SUFFIX] = tfds_build(PER_IMAGE)
+    table["local" + PER_IMAGE_SUFFIX] = ours("--engine", "local", config=PER_IMAGE)
     return table
+
+
+def config_of(contender: str) -> str:
+    """The dataset config a contender builds."""
+    return PER_IMAGE if contender.endswith(PER_IMAGE_SUFFIX) else PER_PERSON
+
+
+def expected_examples(manual: Path) -> dict[str, int]:
+    """Examples a build of each config must write from `manual`: one per annotated person
+    (per_person), one per distinct image with an annotated person (per_image)."""
+    entries = [entry for name in SPLIT_FILES if (manual / name).exists()
+               for entry in json.loads((manual / name).read_text())]  # fmt: skip
+    return {PER_PERSON: len(entries), PER_IMAGE: len({entry["image"] for entry in entries})}
 
 
 def count_output(name: str, out: Path, stdout: str) -> int:
@@ -172,9 +179,12 @@ def measure(command: list, out: Path, timeout: float, memory_cap_mb: float) -> t
     return result, status
 
 
-def prepare(work: Path, images: int, largest: int, mpii: bool = False) -> tuple[Path, int]:
+def prepare(
+    work: Path, images: int, largest: int, mpii: bool = False
+) -> tuple[Path, dict[str, int]]:
     """A manual dir with the first `images` images of the largest set (with `mpii`, MPII's
-    24,984 images of which those for 25,204 persons are annotated); returns it and its persons."""
+    24,984 images of which those for 25,204 persons are annotated); returns it and the examples
+    each config must have (`expected_examples`)."""
     full = work / ("synthetic-mpii" if mpii else f"synthetic-{largest}")
     if not (full / "valid.json").exists():
         shutil.rmtree(full, ignore_errors=True)
@@ -190,8 +200,7 @@ def prepare(work: Path, images: int, largest: int, mpii: bool = False) -> tuple[
         for name in ("train.json", "valid.json"):
             entries = [e for e in json.loads((full / name).read_text()) if e["image"] in keep]
             (target / name).write_text(json.dumps(entries))
-    persons = sum(len(json.loads((target / n).read_text())) for n in ("train.json", "valid.json"))
-    return target, persons
+    return target, expected_examples(target)
 
 
 def warm(manual: Path) -> None:
@@ -204,23 +213,26 @@ def warm(manual: Path) -> None:
 
 def run_one(
     name: str,
-    command,
+    command: Command,
     manual: Path,
     images: int,
     persons: int,
     round_: int,
     args: argparse.Namespace,
+    expected: int | None = None,
 ) -> Run:
-    """Builds `manual` with one contender into a scratch folder, measures and counts, cleans up."""
+    """Builds `manual` with one contender into a scratch folder, measures and counts the examples
+    against `expected` (default: `persons`), cleans up."""
+    expected = persons if expected is None else expected
     out = args.work / "out" / name
     shutil.rmtree(out, ignore_errors=True)
     result, status = measure(command(manual, out), out, args.timeout, args.memory_cap_mb)
     stdout = result.pop("stdout")
     examples = count_output(name, out, stdout) if status == "ok" else 0
-    if status == "ok" and examples != persons:
-        status = f"lost {persons - examples} of {persons} examples"
+    if status == "ok" and examples != expected:
+        status = f"lost {expected - examples} of {expected} examples"
     shutil.rmtree(out, ignore_errors=True)
-    return Run(name, images, persons, round_, status, examples=examples, **result)
+    return Run(name, images, persons, expected, round_, status, examples=examples, **result)
 
 
 def run_all(args: argparse.Namespace) -> dict:
@@ -241,7 +253,7 @@ def run_all(args: argparse.Namespace) -> dict:
     )
     runs: list[Run] = []
     for images in sizes:
-        manual, persons = prepare(args.work, images, max(sizes), args.mpii)
+        manual, expected = prepare(args.work, images, max(sizes), args.mpii)
         warm(manual)
         given_up: set[str] = set()
         for round_ in range(args.repeat):
@@ -249,7 +261,8 @@ def run_all(args: argparse.Namespace) -> dict:
             for name in order:
                 if name in given_up:
                     continue
-                run = run_one(name, table[name], manual, images, persons, round_, args)
+                run = run_one(name, table[name], manual, images, expected[PER_PERSON], round_,
+                              args, expected[config_of(name)])  # fmt: skip
                 if run.status != "ok":
                     given_up.add(name)  # marked once; not run again at this size
                 runs.append(run)
@@ -302,6 +315,7 @@ def summarise(result: dict) -> list[dict]:
             row = {
                 "images": images,
                 "persons": rs[0]["persons"],
+                "examples": rs[0].get("expected", rs[0]["persons"]),
                 "contender": name,
                 "runs": len(rs),
             }
@@ -316,6 +330,7 @@ def summarise(result: dict) -> list[dict]:
                 wall_min_s=min(r["wall_s"] for r in ok),
                 wall_max_s=max(r["wall_s"] for r in ok),
                 persons_per_s=rs[0]["persons"] / wall,
+                output_mb=statistics.median(r["output_mb"] for r in ok),
                 output_mb_per_s=statistics.median(r["output_mb"] for r in ok) / wall,
                 cpu_s=statistics.median(r["cpu_s"] for r in ok),
                 peak_rss_mb=max(r["peak_rss_mb"] for r in ok),
@@ -328,19 +343,21 @@ def summarise(result: dict) -> list[dict]:
 
 
 def markdown(result: dict, rows: list[dict]) -> str:
-    head = ("| images | persons | contender | wall s (min-max) | persons/s | out MB/s | CPU s | "
-            "peak PSS MB | peak RSS MB | × fastest existing | × I/O floor |\n|" + "---|" * 11)  # fmt: skip
+    head = ("| images | persons | contender | examples | out MB | wall s (min-max) | persons/s | "
+            "out MB/s | CPU s | peak PSS MB | peak RSS MB | × fastest existing | × I/O floor |\n|"
+            + "---|" * 13)  # fmt: skip
     lines = [head]
     for r in rows:
         if r["status"] != "ok":
             lines.append(
-                f"| {r['images']} | {r['persons']} | {r['contender']} | **{r['status']}** |"
-                + " |" * 7
+                f"| {r['images']} | {r['persons']} | {r['contender']} | {r['examples']} | "
+                f"**{r['status']}** |" + " |" * 8
             )
             continue
         ratio = lambda v: f"{v:.2f}" if v is not None else "–"  # noqa: E731
         lines.append(
-            f"| {r['images']} | {r['persons']} | {r['contender']} | {r['wall_s']:.1f} "
+            f"| {r['images']} | {r['persons']} | {r['contender']} | {r['examples']} | "
+            f"{r['output_mb']:.0f} | {r['wall_s']:.1f} "
             f"({r['wall_min_s']:.1f}-{r['wall_max_s']:.1f}) | {r['persons_per_s']:.0f} | "
             f"{r['output_mb_per_s']:.0f} | {r['cpu_s']:.1f} | {r['peak_pss_mb']:.0f} | "
             f"{r['peak_rss_mb']:.0f} | {ratio(r['vs_fastest_existing'])} | {ratio(r['vs_io_floor'])} |"
@@ -428,6 +445,8 @@ def main(argv: list[str] | None = None) -> None:
     result["summary"] = rows
     args.results.mkdir(parents=True, exist_ok=True)
     stem = args.results / ("shards-mpii" if args.mpii else f"shards-{args.images}")
+    if any(config_of(run["contender"]) == PER_IMAGE for run in result["runs"]):
+        stem = stem.with_name(stem.name + "-configs")  # beside the per_person-only results
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
     stem.with_suffix(".md").write_text(markdown(result, rows))
     chart(rows, stem.with_suffix(".png"))

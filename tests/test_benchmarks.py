@@ -36,20 +36,36 @@ def test_synthetic_sets_are_deterministic_and_nested(tmp_path):
 def test_quick_run_counts_every_contender(tmp_path):
     checked([sys.executable, REPO / "benchmarks/bench_shards.py", "--quick", "--quiet",
              "--work", tmp_path / "work", "--results", tmp_path / "results"])  # fmt: skip
-    result = json.loads((tmp_path / "results/shards-6.json").read_text())
-    names = {run["contender"] for run in result["runs"]}
-    assert names == {
-        "io-floor", "seed", "ray-data", "tfds", "tfds-beam", "local", "ray-1", "ray-2", "beam"
+    result = json.loads((tmp_path / "results/shards-6-configs.json").read_text())
+    runs = {run["contender"]: run for run in result["runs"]}
+    assert set(runs) == {
+        "io-floor", "seed", "ray-data", "tfds", "tfds-beam", "local", "ray-1", "ray-2", "beam",
+        "tfds-per-image", "local-per-image",
     }  # fmt: skip
     for run in result["runs"]:
         assert run["status"] == "ok", run
-        assert run["examples"] == run["persons"] > 0
+        assert run["examples"] == run["expected"] > 0
         assert run["wall_s"] > 0 and run["peak_pss_mb"] > 0 and run["output_mb"] > 0
-    ray = next(run for run in result["runs"] if run["contender"] == "ray-2")
-    local = next(run for run in result["runs"] if run["contender"] == "local")
-    assert ray["peak_rss_mb"] > local["peak_rss_mb"]  # Ray's own processes are in the tree
-    assert "| local |" in (tmp_path / "results/shards-6.md").read_text()
-    assert (tmp_path / "results/shards-6.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    persons, images = runs["local"]["expected"], runs["local-per-image"]["expected"]
+    assert persons == runs["local"]["persons"] > images  # 6 images, more persons
+    assert runs["local-per-image"]["output_mb"] < runs["local"]["output_mb"]  # images stored once
+    assert runs["ray-2"]["peak_rss_mb"] > runs["local"]["peak_rss_mb"]  # Ray's processes count
+    assert "| local-per-image |" in (tmp_path / "results/shards-6-configs.md").read_text()
+    assert (tmp_path / "results/shards-6-configs.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_per_image_contenders_expect_one_example_per_annotated_image(tmp_path):
+    entries = {"train.json": ["a.jpg", "a.jpg", "b.jpg"], "valid.json": ["c.jpg"],
+               "test.json": ["d.jpg", "d.jpg"]}  # fmt: skip
+    for name, images in entries.items():
+        (tmp_path / name).write_text(json.dumps([{"image": image} for image in images]))
+    assert bench_shards.expected_examples(tmp_path) == {"per_person": 6, "per_image": 4}
+    (tmp_path / "test.json").unlink()  # a set without test files
+    assert bench_shards.expected_examples(tmp_path) == {"per_person": 4, "per_image": 3}
+    configs = {name: bench_shards.config_of(name) for name in bench_shards.contenders([2])}
+    assert {name for name, config in configs.items() if config == "per_image"} == {
+        "tfds-per-image", "local-per-image"
+    }  # fmt: skip
 
 
 def run(contender, status="ok", wall=1.0, examples=10):
@@ -89,6 +105,8 @@ def test_failed_and_short_runs_are_marked_not_timed(tmp_path):
     short = [sys.executable, "-c", "print(2)"]  # the floor reports its own count: 2 of 3
     lost = bench_shards.run_one("io-floor", lambda m, o: short, tmp_path, 1, 3, 0, args)
     assert lost.status == "lost 1 of 3 examples"
+    images = bench_shards.run_one("io-floor", lambda m, o: short, tmp_path, 1, 3, 0, args, 2)
+    assert images.status == "ok" and (images.persons, images.expected) == (3, 2)
     slow = [sys.executable, "-c", "import time; time.sleep(30)"]
     args.timeout = 1
     killed = bench_shards.run_one("tfds", lambda m, o: slow, tmp_path, 1, 3, 0, args)
