@@ -50,6 +50,11 @@ def verify_split(
             found, size = count_examples(path, file_format)
         except tfrecord_files.CorruptRecordFile as err:
             raise IncompleteBuildError(f"split {split}: {err}") from None
+        except RuntimeError as err:  # array_record's reader, of a file cut short
+            raise IncompleteBuildError(
+                f"split {split}: shard {path} cannot be read as {file_format.value} "
+                f"({err or 'its end is missing'})"
+            ) from None
         if found != length:
             raise IncompleteBuildError(
                 f"split {split}: shard {path} holds {found} examples, {length} expected"

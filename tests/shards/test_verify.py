@@ -102,6 +102,18 @@ def test_a_truncated_tfrecord_shard_is_named_with_where_it_ends(tmp_path, cut, p
     assert str(info.value) == f"split train: {paths[2]}: {problem}"
 
 
+def test_a_truncated_array_record_shard_is_named(tmp_path):
+    """array_record's reader raises RuntimeError (with an empty message) for a file cut short."""
+    paths = write_split(tmp_path, ARRAY_RECORD)
+    paths[2].write_bytes(paths[2].read_bytes()[:-20])
+    receipts = array_record_files.read_receipts(tmp_path / "receipts")
+    with pytest.raises(IncompleteBuildError) as info:
+        verify_split("train", paths, LENGTHS, 6, ARRAY_RECORD, receipts)
+    assert str(info.value).startswith(
+        f"split train: shard {paths[2]} cannot be read as array_record ("
+    )
+
+
 def test_an_array_record_shard_without_its_receipt_was_not_finished(tmp_path):
     paths = write_split(tmp_path, ARRAY_RECORD)
     (tmp_path / "receipts" / paths[1].name).unlink()
