@@ -2,6 +2,7 @@
 
 import logging
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -71,7 +72,7 @@ def test_every_entry_point_builds_the_same_bytes_run_after_run(tmp_path):
 def test_existing_build_is_reported_not_clobbered_unless_overwrite(trial_sample, tmp_path):
     """--overwrite leaves exactly the files a fresh build leaves."""
     args = [BIN / "mpii-pose", "build", "--sample", "--max_examples_per_split", "2"]
-    checked([*args, "--data_dir", tmp_path])
+    shutil.copytree(trial_sample / DATASET.parts[0], tmp_path / DATASET.parts[0])  # a build of it
     shard = tmp_path / DATASET / "mpii_pose-train.tfrecord-00000-of-00002"
     shard.write_bytes(b"marker")
     again = checked([*args, "--data_dir", tmp_path])
