@@ -81,7 +81,8 @@ def asked(request: Request, env: settings.Settings) -> tuple[str, str] | None:
     implied = request.options.engine()
     name = request.engine.name if request.engine else request.name
     if name is not None:
-        if implied is not None and implied != name and not (name, implied) == (TFDS_WRITER, "beam"):
+        # TFDS's writer takes Beam options too: it then runs TFDS's Beam writer.
+        if implied not in (None, name) and (name, implied) != (TFDS_WRITER, "beam"):
             raise EngineChoiceError(
                 f"the {name} engine was asked for, with options of the {implied} engine "
                 f"({_given(request.options)})"

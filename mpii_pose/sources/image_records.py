@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from mpii_pose.sources.annotations import Person
 from mpii_pose.sources.manual_dir import TEST_SPLIT
@@ -205,8 +205,3 @@ def _group_of(groups: Sequence[Mapping[int, int]] | None, record: OfficialPerson
 
 def _lookup(groups: Sequence[Mapping[int, int]], image_index: int, rect_index: int) -> int:
     return groups[image_index].get(rect_index, -1) if image_index < len(groups) else -1
-
-
-def person_count(images: Iterable[ImageRecord]) -> int:
-    """The persons of `images`, annotated or not."""
-    return sum(len(record.persons) for record in images)
