@@ -1,5 +1,6 @@
 """What the tests share besides fixtures: building, running commands, reading results."""
 
+import contextlib
 import hashlib
 import io
 import json
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import psutil
 from PIL import Image
 
 from mpii_pose import Builder
@@ -152,3 +154,19 @@ def run_in(env: dict[str, str], command: str, cwd: Path) -> subprocess.Completed
     )
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     return result
+
+
+def descendants() -> set[psutil.Process]:
+    """The processes this one started, and theirs: a local Ray's among them."""
+    return set(psutil.Process().children(recursive=True))
+
+
+def still_running(before: set[psutil.Process], timeout: float = 10) -> list[str]:
+    """The processes started since `before` was taken that have not ended within `timeout`
+    seconds (a Ray worker ends on its own shortly after its raylet): "pid name" each."""
+    _, alive = psutil.wait_procs(descendants() - before, timeout=timeout)
+    left = []
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            left.append(f"{process.pid} {process.name()}")
+    return left

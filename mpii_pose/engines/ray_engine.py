@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
+from mpii_pose.base.errors import MpiiPoseError
 from mpii_pose.base.interruption import handlers_kept
 from mpii_pose.engines import available_cpus
 from mpii_pose.engines.shard_engine import Progress, ShardEngine
@@ -24,6 +25,17 @@ _LOG = logging.getLogger(__name__)
 _AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 _AUTH_NOTICE = "Token authentication is enabled for this Ray cluster"
 _CANCEL_TIMEOUT_S = 60  # a cancelled shard write ends within this, its worker killed
+# ray.init's error when the raylet has not registered with the GCS within Ray's 30 s (Ray 2.60:
+# ray._private.node.Node), as on a machine too loaded to start Ray's processes in time.
+_STARTUP_TIMEOUT = "timed out during startup"
+# A failed start's process still running this long after SIGTERM is killed, as ray.shutdown does
+# (a raylet that has not registered, and the autoscaler monitor, do not end on SIGTERM).
+_STOP_GRACE_S = 1
+_NO_RAY = "`--engine local` (engine='local' in Python) builds the same bytes without Ray"
+
+
+class RayStartError(MpiiPoseError):
+    """A local Ray that did not start, twice: the error says where Ray's logs are."""
 
 
 @contextlib.contextmanager
@@ -77,6 +89,82 @@ def _stop_autoscaler_monitor(ray: ModuleType) -> None:
         info.process.wait()
 
 
+def _descendants() -> set[Any]:
+    """This process's children and theirs (psutil.Process): a local Ray's processes among them."""
+    import psutil  # after ray: Ray's own copy, on sys.path once ray is imported
+
+    return set(psutil.Process().children(recursive=True))
+
+
+def _logs_dir(processes: set[Any]) -> str:
+    """The logs folder of the Ray session `processes` belong to (their GCS's --log_dir)."""
+    import psutil
+
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            for arg in process.cmdline():
+                if arg.startswith("--log_dir="):
+                    return arg.removeprefix("--log_dir=")
+    return "session_latest/logs in Ray's temp dir (/tmp/ray unless $RAY_TMPDIR says otherwise)"
+
+
+def _end(processes: set[Any]) -> None:
+    """Ends `processes`: SIGTERM, then SIGKILL for those still running a second later."""
+    import psutil
+
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=_STOP_GRACE_S)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(alive, timeout=10)  # SIGKILL: only the kernel's time
+
+
+def _end_failed_start(ray: ModuleType, before: set[Any]) -> str:
+    """Ends what a ray.init that failed started: Ray forgets a node whose start failed, so
+    ray.shutdown leaves its GCS, raylet and agents running until this process ends. Returns the
+    folder of their logs."""
+    left = _descendants() - before
+    logs = _logs_dir(left)
+    ray.shutdown()
+    for _ in range(3):  # a raylet ended while it started an agent or worker: that one too
+        if not left:
+            break
+        _end(left)
+        left = _descendants() - before
+    return logs
+
+
+def _init_local(ray: ModuleType, **options: Any) -> None:
+    """Starts a new local Ray ("local": whatever $RAY_ADDRESS says). A start that times out is
+    ended and tried once more, since a machine busy for a moment can delay it past Ray's fixed
+    30 s; a second time out raises RayStartError."""
+    for attempt in (1, 2):
+        before = _descendants()
+        try:
+            ray.init(address="local", **options)
+            return
+        except Exception as err:
+            if _STARTUP_TIMEOUT not in str(err):
+                raise
+            logs = _end_failed_start(ray, before)
+            if attempt == 2:
+                raise RayStartError(
+                    f"a local Ray did not start: its raylet did not register with its GCS within "
+                    f"the 30 s Ray waits for, twice (a machine too busy, or a raylet or agent "
+                    f"that failed; Ray: {err}). Ray's logs of the second start: {logs} "
+                    f"(raylet.out, raylet.err, gcs_server.out, gcs_server.err, "
+                    f"dashboard_agent.log, runtime_env_agent.log). {_NO_RAY}."
+                ) from err
+            _LOG.warning(
+                "A local Ray did not start within the 30 s Ray waits for its raylet to register "
+                "(logs in %s): its processes are ended and Ray is started once more",
+                logs,
+            )
+
+
 class RayEngine(ShardEngine):
     """Runs the shard writes as Ray tasks, at most `workers` at once (default: one per CPU), on
     the cluster at `address` (default: a local Ray started for the build)."""
@@ -96,16 +184,12 @@ class RayEngine(ShardEngine):
 
         started = not ray.is_initialized()
         if started:
-            local: dict[str, Any] = (
-                {} if self.address else {"num_cpus": self.workers or available_cpus()}
-            )
+            options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
             with handlers_kept(), _no_token_notice(), _no_usage_reporting():
-                ray.init(  # "local": a new local Ray, whatever $RAY_ADDRESS says (see settings)
-                    address=self.address or "local",
-                    include_dashboard=False,
-                    logging_level=logging.WARNING,
-                    **local,
-                )
+                if self.address:
+                    ray.init(address=self.address, **options)
+                else:
+                    _init_local(ray, num_cpus=self.workers or available_cpus(), **options)
         self._owns_local_cluster = started and not self.address
         try:
             yield

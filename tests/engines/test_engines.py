@@ -17,17 +17,20 @@ from mpii_pose.shards.image_bytes import is_stored_verbatim, to_rgb_jpeg
 from mpii_pose.shards.plan import plan_split, shard_tasks
 from mpii_pose.shards.write import write_shard
 from mpii_pose.sources.assembly import load_sources
-from tests.helpers import build, digests, leftovers, read_json
+from tests.helpers import build, descendants, digests, leftovers, read_json, still_running
 
 MULTI_PROCESS_BEAM = "direct_num_workers=2,direct_running_mode=multi_processing"
 
 
 @pytest.fixture(scope="module")
 def local_ray():
-    """A real local Ray instance with 2 CPUs, shared by this module's tests."""
+    """A real local Ray instance with 2 CPUs, shared by this module's tests; none of its processes
+    outlives it."""
+    before = descendants()
     ray.init(num_cpus=2, include_dashboard=False)
     yield
-    ray.shutdown()
+    ray.shutdown(wait_for_processes=True)
+    assert still_running(before) == []
 
 
 @pytest.mark.parametrize(
