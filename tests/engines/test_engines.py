@@ -65,22 +65,22 @@ def test_engine_output_is_byte_identical_to_tfds_build(
 def test_the_autoscaler_monitor_is_stopped_before_shutdown_and_ray_still_works(local_ray):
     """The engine's shortcut through Ray's private node state finds the monitor it stops (a Ray
     upgrade that moves it fails here, not silently)."""
-    from mpii_pose.engines.ray_engine import _stop_autoscaler_monitor
+    from mpii_pose.engines.local_ray import stop_autoscaler_monitor
 
     node = ray._private.worker._global_node
     (monitor,) = node.all_processes[ray._private.ray_constants.PROCESS_TYPE_MONITOR]
     assert monitor.process.poll() is None
-    _stop_autoscaler_monitor(ray)
+    stop_autoscaler_monitor(ray)
     assert monitor.process.poll() is not None
     assert ray.get(ray.remote(lambda: 1).remote()) == 1
 
 
 def test_a_ray_release_that_moves_the_monitor_is_logged(monkeypatch, caplog):
     """Ray's private names, gone in some release: the shutdown goes on, and says so."""
-    from mpii_pose.engines.ray_engine import _stop_autoscaler_monitor
+    from mpii_pose.engines.local_ray import stop_autoscaler_monitor
 
     monkeypatch.delattr(ray._private.ray_constants, "PROCESS_TYPE_MONITOR")
-    _stop_autoscaler_monitor(ray)
+    stop_autoscaler_monitor(ray)
     assert "keeps its autoscaler monitor elsewhere" in caplog.text
 
 

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import ray
 
-from mpii_pose.engines.ray_engine import RayEngine, RayStartError
+from mpii_pose.engines.local_ray import RayStartError
+from mpii_pose.engines.ray_engine import RayEngine
 from tests.helpers import descendants, still_running
 
 pytestmark = pytest.mark.slow  # each start that times out takes Ray's 30 s
 
 DELAY = "RAY_testing_asio_delay_us"  # read by each Ray process when it starts
 LATE_REGISTRATION = "NodeInfoGcsService.grpc_server.RegisterNode=60000000:60000000"  # µs
-ENGINE_LOGGER = "mpii_pose.engines.ray_engine"
+ENGINE_LOGGER = "mpii_pose.engines.local_ray"
 
 
 class LiftedOnRetry(logging.Handler):
