@@ -315,14 +315,16 @@ def to_image_coordinates(
 def person_examples(example: Mapping[str, Any], annotated_only: bool = True) -> list[dict]:
     """The persons of a per_image example, one example each with the per_person features (the
     image's fields repeated), as `transform_example` takes them; the persons only the official
-    .mat holds are left out unless not `annotated_only`."""
+    .mat holds are left out unless not `annotated_only`. Encoded image bytes are decoded here,
+    once, when more than one person takes them (Pillow decodes a whole JPEG for each crop)."""
     persons = example["persons"]
     image = {name: value for name, value in example.items() if name != "persons"}
-    return [
-        {**image, **{name: values[i] for name, values in persons.items()}}
-        for i, annotated in enumerate(persons["annotated"])
-        if annotated or not annotated_only
+    chosen = [
+        i for i, annotated in enumerate(persons["annotated"]) if annotated or not annotated_only
     ]
+    if len(chosen) > 1 and isinstance(image["image"], (bytes, bytearray, memoryview)):
+        image["image"] = np.asarray(decoded_image(image["image"]))
+    return [{**image, **{name: values[i] for name, values in persons.items()}} for i in chosen]
 
 
 def batch_fields(example: Mapping[str, Any]) -> dict[str, np.ndarray]:

@@ -12,6 +12,12 @@ Conventions:
   so heatmap x = (crop x + 0.5) / s - 0.5 with stride s = image width / heatmap width (the same for
   y), as `tf.image.resize` maps pixels. (HRNet uses crop x / s, 0.375 crop px off at s = 4.)
 - `transform` is the 2×3 affine matrix from original-image 0-based pixels to crop pixels.
+
+Work is done at the crop's size (`warp_window`): of a JPEG only the window the crop reads is
+decoded, only that window is made float, a crop without rotation is resized rather than warped
+and the crop is normalised with per-pixel constants. `PipelineConfig(reference_path=True)` keeps
+the whole-image path; both give the same examples within a tenth of a grey level
+(tests/training/test_tf_window.py).
 """
 
 from __future__ import annotations

@@ -97,3 +97,29 @@ def test_grain_batches_of_a_per_image_source_hold_every_annotated_person_once(da
     batches = list(data_loader(images, CONFIG, training=False, batch_size=4, worker_count=0))
     indices = sorted(np.concatenate([b["annotation_index"] for b in batches]).tolist())
     assert indices == list(range(len(read_json(manual / "valid.json"))))
+
+
+def test_numpy_persons_of_jpeg_bytes_share_one_decode_and_give_the_per_person_examples(data):
+    """With `SkipDecoding`, an image's JPEG is decoded once for all its persons (Pillow decodes
+    a whole JPEG per crop), and the crops are those of the per_person examples' bytes."""
+    _, root = data
+    jpeg = {"image": tfds.decode.SkipDecoding()}
+    per_person = keyed(tfds.data_source("mpii_pose/per_person", data_dir=str(root / "array_record"),
+                                        split="train", decoders=jpeg))  # fmt: skip
+    images = tfds.data_source("mpii_pose/per_image", data_dir=str(root / "array_record"),
+                              split="train", decoders=jpeg)  # fmt: skip
+    shared = 0
+    augmentation = numpy_transforms.Augmentation(*AUGMENTATIONS[1])
+    for image in images:
+        persons = numpy_transforms.person_examples(image)
+        if len(persons) > 1:
+            assert all(p["image"] is persons[0]["image"] for p in persons)
+            assert isinstance(persons[0]["image"], np.ndarray)
+            shared += 1
+        for person in persons:
+            key = (bytes(person["filename"]), int(person["annotation_index"]))
+            ours = numpy_transforms.transform_example(person, CONFIG, augmentation)
+            theirs = numpy_transforms.transform_example(per_person[key], CONFIG, augmentation)
+            for name in COMPARED:
+                np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+    assert shared > 0
