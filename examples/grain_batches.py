@@ -22,9 +22,13 @@ from mpii_pose.grain_loader import data_loader
 from mpii_pose.pipeline_config import PipelineConfig
 from mpii_pose.transforms import decode_heatmaps, to_image_coordinates
 
+# JPEG bytes rather than decoded images: the transform decodes them itself and copies only the
+# crop's window (about twice as fast as from TFDS's decoded arrays).
+JPEG = {"image": tfds.decode.SkipDecoding()}
+
 
 def train_batches(data_dir: str, config: PipelineConfig, batch_size: int, batches: int) -> None:
-    source = tfds.data_source("mpii_pose", data_dir=data_dir, split="train")
+    source = tfds.data_source("mpii_pose", data_dir=data_dir, split="train", decoders=JPEG)
     loader = data_loader(source, config, training=True, batch_size=batch_size, num_epochs=None)
     start, seen = time.perf_counter(), 0
     for step, batch in enumerate(loader):
@@ -37,7 +41,7 @@ def train_batches(data_dir: str, config: PipelineConfig, batch_size: int, batche
 
 
 def evaluate(data_dir: str, config: PipelineConfig, batch_size: int) -> None:
-    source = tfds.data_source("mpii_pose", data_dir=data_dir, split="validation")
+    source = tfds.data_source("mpii_pose", data_dir=data_dir, split="validation", decoders=JPEG)
     accumulator = PCKhAccumulator()
     for batch in data_loader(source, config, training=False, batch_size=batch_size):
         predicted = batch["heatmaps"]  # a model's output would go here

@@ -28,7 +28,8 @@ class MpiiPose(torch.utils.data.Dataset):
     """One split of mpii_pose as training (augmented) or evaluation crops and targets."""
 
     def __init__(self, data_dir: str, split: str, config: PipelineConfig, training: bool, seed=0):
-        self.source = tfds.data_source("mpii_pose", data_dir=data_dir, split=split)
+        jpeg = {"image": tfds.decode.SkipDecoding()}  # decoded by the transform, window only
+        self.source = tfds.data_source("mpii_pose", data_dir=data_dir, split=split, decoders=jpeg)
         self.config, self.training, self.seed, self.epoch = config, training, seed, 0
 
     def __len__(self) -> int:

@@ -77,6 +77,10 @@ def data_loader(
     its annotated persons (`PersonExamples`); they are shuffled by image, so the persons of an
     image follow one another.
 
+    Read `source` with `decoders={"image": tfds.decode.SkipDecoding()}`: the transform then
+    decodes each JPEG itself and copies only its crop's window, about twice as fast as from
+    TFDS's decoded arrays (a per_image example's JPEG is decoded once for all its persons).
+
     `num_epochs=None` repeats forever; `shard_options` splits the data between hosts
     (e.g. `grain.ShardByJaxProcess()`). Each worker reads ahead one batch of examples with two
     threads unless `read_options` say otherwise: Grain's default (500 examples, 16 threads) holds

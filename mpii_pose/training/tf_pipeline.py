@@ -301,7 +301,8 @@ def input_pipeline(
     """Batched, prefetched training (shuffled, augmented, whole batches only) or evaluation batches.
 
     `ds` holds mpii_pose examples, ideally with `decoders={"image": tfds.decode.SkipDecoding()}`:
-    then the shuffle buffer holds JPEG bytes, not decoded images, and decoding runs in this map.
+    then the shuffle buffer holds JPEG bytes, not decoded images, and this map decodes only the
+    window of each JPEG that its crop reads.
     Examples of the per_image config give their annotated persons (`person_examples`), shuffled
     after they are split out.
     `seed` fixes the shuffle and the augmentation; `keras` yields `to_keras` tuples.
