@@ -1,6 +1,7 @@
 """Training and evaluation batches for JAX (or any numpy) code: Grain over `tfds.data_source`.
 
-    source = tfds.data_source('mpii_pose', data_dir=D, split='train')  # an array_record build
+    source = tfds.data_source('mpii_pose', data_dir=D, split='train',  # an array_record build
+                              decoders={'image': tfds.decode.SkipDecoding()})
     for batch in data_loader(source, PipelineConfig(), training=True, batch_size=32, seed=0):
         batch['image'], batch['heatmaps'], batch['target_weight']  # numpy, batch first
 
