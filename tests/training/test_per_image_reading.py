@@ -37,12 +37,23 @@ def load(root, config, split="train"):
     return tfds.load(f"mpii_pose/{config}", data_dir=str(root / "tfrecord"), split=split)
 
 
-def source(root, config, split="train"):
-    return tfds.data_source(f"mpii_pose/{config}", data_dir=str(root / "array_record"), split=split)
+def source(root, config, split="train", decoders=None):
+    return tfds.data_source(f"mpii_pose/{config}", data_dir=str(root / "array_record"),
+                            split=split, decoders=decoders)  # fmt: skip
 
 
 def keyed(examples):
     return {(bytes(ex["filename"]), int(ex["annotation_index"])): ex for ex in examples}
+
+
+def assert_same_examples(persons, per_person, augmentation) -> None:
+    """The numpy transform gives each person of an image the crops of its per_person example."""
+    for person in persons:
+        key = (bytes(person["filename"]), int(person["annotation_index"]))
+        ours = numpy_transforms.transform_example(person, CONFIG, augmentation)
+        theirs = numpy_transforms.transform_example(per_person[key], CONFIG, augmentation)
+        for name in COMPARED:
+            np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
 
 
 def test_tf_data_persons_of_images_are_the_per_person_examples(data):
@@ -81,14 +92,8 @@ def test_numpy_persons_of_images_are_the_per_person_examples(data):
     images = source(root, "per_image")
     persons = [p for image in images for p in numpy_transforms.person_examples(image)]
     assert set(keyed(persons)) == set(per_person)
-    for multiplier, rotation, flip in AUGMENTATIONS:
-        augmentation = numpy_transforms.Augmentation(multiplier, rotation, flip)
-        for person in persons:
-            key = (bytes(person["filename"]), int(person["annotation_index"]))
-            ours = numpy_transforms.transform_example(person, CONFIG, augmentation)
-            theirs = numpy_transforms.transform_example(per_person[key], CONFIG, augmentation)
-            for name in COMPARED:
-                np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+    for augmentation in AUGMENTATIONS:
+        assert_same_examples(persons, per_person, numpy_transforms.Augmentation(*augmentation))
 
 
 def test_grain_batches_of_a_per_image_source_hold_every_annotated_person_once(data):
@@ -104,22 +109,13 @@ def test_numpy_persons_of_jpeg_bytes_share_one_decode_and_give_the_per_person_ex
     a whole JPEG per crop), and the crops are those of the per_person examples' bytes."""
     _, root = data
     jpeg = {"image": tfds.decode.SkipDecoding()}
-    per_person = keyed(tfds.data_source("mpii_pose/per_person", data_dir=str(root / "array_record"),
-                                        split="train", decoders=jpeg))  # fmt: skip
-    images = tfds.data_source("mpii_pose/per_image", data_dir=str(root / "array_record"),
-                              split="train", decoders=jpeg)  # fmt: skip
+    per_person = keyed(source(root, "per_person", decoders=jpeg))
     shared = 0
-    augmentation = numpy_transforms.Augmentation(*AUGMENTATIONS[1])
-    for image in images:
+    for image in source(root, "per_image", decoders=jpeg):
         persons = numpy_transforms.person_examples(image)
         if len(persons) > 1:
             assert all(p["image"] is persons[0]["image"] for p in persons)
             assert isinstance(persons[0]["image"], np.ndarray)
             shared += 1
-        for person in persons:
-            key = (bytes(person["filename"]), int(person["annotation_index"]))
-            ours = numpy_transforms.transform_example(person, CONFIG, augmentation)
-            theirs = numpy_transforms.transform_example(per_person[key], CONFIG, augmentation)
-            for name in COMPARED:
-                np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+        assert_same_examples(persons, per_person, numpy_transforms.Augmentation(*AUGMENTATIONS[1]))
     assert shared > 0
