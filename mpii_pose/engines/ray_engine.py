@@ -19,7 +19,8 @@ from mpii_pose.engines.shard_engine import Progress, ShardEngine
 from mpii_pose.shards.plan import ShardTask
 from mpii_pose.shards.write import write_shard
 
-_CANCEL_TIMEOUT_S = 60  # a cancelled shard write ends within this, its worker killed
+_LOG = logging.getLogger(__name__)
+_WAIT_TIMEOUT_S = 60  # shard writes still running when a build stops end within this
 
 
 class RayEngine(ShardEngine):
@@ -62,20 +63,20 @@ class RayEngine(ShardEngine):
         CPUs."""
         import ray
 
-        self._run(ray, tasks, progress, cancel_on_exit=not self._owns_local_cluster)
+        self._run(ray, tasks, progress, wait_on_exit=not self._owns_local_cluster)
         where = f"cluster {ray.get_runtime_context().gcs_address}" if self.address else "local Ray"
         return f"{self.name} on {where}, {ray.cluster_resources().get('CPU', 0):.0f} CPUs"
 
     def _run(
-        self, ray: ModuleType, tasks: Sequence[ShardTask], progress: Progress, cancel_on_exit: bool
+        self, ray: ModuleType, tasks: Sequence[ShardTask], progress: Progress, wait_on_exit: bool
     ) -> None:
-        """Runs the shard writes, at most `workers` at once. When one fails or the run is
-        interrupted, the writes still running are cancelled if `cancel_on_exit` (on a cluster
-        this build did not start, which outlives it) and waited for."""
+        """Runs the shard writes, at most `workers` at once (default: the cluster's CPUs). When
+        one fails or the run is interrupted, the writes still running are waited for if
+        `wait_on_exit` (on a cluster this build did not start, which outlives it)."""
         remote_write = ray.remote(num_cpus=1)(write_shard)
         waiting = list(reversed(tasks))
         running: dict = {}
-        limit = self.workers or len(tasks)
+        limit = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         try:
             while waiting or running:
                 while waiting and len(running) < limit:
@@ -88,11 +89,17 @@ class RayEngine(ShardEngine):
                 except ray.exceptions.RayTaskError as err:
                     raise err.cause from None
         finally:
-            # No shard write may still run while the build's folder is removed. Cancelling is
-            # left to shutting down where possible: Ray 2.60 can abort the driver when a task it
-            # force-cancels completes at that moment ("Tried to complete task that was not
-            # pending").
-            if running and cancel_on_exit:
-                for ref in running:
-                    ray.cancel(ref, force=True)
-                ray.wait(list(running), num_returns=len(running), timeout=_CANCEL_TIMEOUT_S)
+            # No shard write may still run while the build's folder is removed. The writes in
+            # flight (one per CPU at most) are let finish rather than cancelled: Ray 2.60 aborts
+            # the driver when a task it force-cancels completes at that moment ("Check failed:
+            # ... Tried to complete task that was not pending"). A local Ray of the build's own
+            # ends with its workers at shutdown.
+            if running and wait_on_exit:
+                _, late = ray.wait(list(running), num_returns=len(running), timeout=_WAIT_TIMEOUT_S)
+                if late:
+                    _LOG.warning(
+                        "%d shard writes were still running %d s after the build stopped; "
+                        "the build's temporary folder is removed under them",
+                        len(late),
+                        _WAIT_TIMEOUT_S,
+                    )
