@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import tensorflow_datasets as tfds
+from etils import epath
 from tensorflow_datasets.core.download import checksums, resource
 
 import mpii_pose
@@ -28,7 +29,7 @@ from mpii_pose.base.settings import MIRROR as MIRROR_ENV
 from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from mpii_pose.sources import manual_dir
 from mpii_pose.sources.build_record import read_build
-from mpii_pose.sources.downloads import ARCHIVES, mirrored_url_infos
+from mpii_pose.sources.downloads import ARCHIVES, Cache, mirrored_url_infos, resumable_here
 from mpii_pose.sources.resumable import part_paths
 from tests.helpers import (
     BIN,
@@ -237,6 +238,21 @@ def test_register_checksums_records_the_unpublished_annotations(server, tmp_path
     sha = hashlib.sha256(server.files[ANNOTATIONS]).hexdigest()
     assert infos[f"{server.url}/{ANNOTATIONS}"].checksum == sha
     assert infos[f"{server.url}/{IMAGES}"].size == len(server.files[IMAGES])
+
+
+def test_what_tfds_downloads_itself_is_not_fetched_resumably(tmp_path):
+    """Resumable: an http(s) URL into a local downloads folder; not a bucket mirror, not a
+    bucket downloads folder, not when TFDS is told to download everything again."""
+    url = f"https://mirror.example/{IMAGES}"
+
+    def resumable(url, downloads_dir=tmp_path, **options):
+        manager = tfds.download.DownloadManager(download_dir=tmp_path, **options)
+        return resumable_here(manager, url, Cache(epath.Path(downloads_dir), "mpii_pose", None, {}))
+
+    assert resumable(url) and resumable(url.replace("https", "http"))
+    assert not resumable(f"gs://bucket/mpii/{IMAGES}")
+    assert not resumable(url, downloads_dir="gs://bucket/downloads")
+    assert not resumable(url, force_download=True)
 
 
 def test_a_mirror_is_verified_against_the_official_checksums():
