@@ -323,14 +323,22 @@ def _fetch_into_cache(
     target.parent.mkdir(parents=True, exist_ok=True)
     info = pathlib.Path(os.fspath(tfds_internals.get_info_path(epath.Path(target))))
     if target.exists():
-        _LOG.warning(
-            "%s is a download TFDS would not take (no .INFO, or another checksum): downloading it again",
-            target,
-        )
-    for stale in (target, info):  # an earlier download TFDS would not take
+        _LOG.warning("%s does not match its checksum any more: downloading it again", target)
+    for stale in (target, info):  # a download TFDS would not take, or a record of none
         stale.unlink(missing_ok=True)
     expected = None if dl_manager.register_checksums else cache.url_infos.get(url)
-    fetched = resumable.fetch(url, target, expected, name=archive.filename)
+
+    def record(url_info: tfds_internals.UrlInfo) -> None:
+        """TFDS's record of the download, written before the file takes its name, as TFDS does."""
+        tfds_internals.write_info_file(
+            url=url,
+            path=epath.Path(target),
+            dataset_name=cache.dataset,
+            original_fname=archive.filename,
+            url_info=url_info,
+        )
+
+    fetched = resumable.fetch(url, target, expected, name=archive.filename, before_rename=record)
     if fetched.resumed_from:
         _LOG.warning(
             "%s: resumed at byte %d, %d bytes fetched by this run",
@@ -338,13 +346,6 @@ def _fetch_into_cache(
             fetched.resumed_from,
             fetched.transferred,
         )
-    tfds_internals.write_info_file(
-        url=url,
-        path=epath.Path(target),
-        dataset_name=cache.dataset,
-        original_fname=archive.filename,
-        url_info=fetched.url_info,
-    )
 
 
 def describe(root: epath.Path, limit: int = 8) -> str:

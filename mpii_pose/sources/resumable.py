@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -103,13 +104,16 @@ def fetch(
     name: str | None = None,
     retries: int = RETRIES,
     backoff: float = BACKOFF_S,
+    before_rename: Callable[[Any], object] | None = None,
 ) -> Fetched:
     """Downloads `url` into `path`, continuing what an earlier run kept in its `.part`; checks it
     against `expected` (a UrlInfo: size and sha256) when given, then renames it into place.
 
     A dropped connection is retried (`retries` times in a row without progress, waiting
     `backoff` seconds, doubled each time), resuming each time. Whatever stops it keeps the bytes
-    on disk for the next run. `name` is the file name recorded (default: the URL's).
+    on disk for the next run. `name` is the file name recorded (default: the URL's);
+    `before_rename` is called with the verified UrlInfo before the file takes its name (where
+    TFDS writes its record of a download), so that a run killed in between loses nothing.
     """
     part, sidecar = part_paths(path)
     name = name or url.rsplit("/", 1)[-1]
@@ -136,6 +140,8 @@ def fetch(
             f"{expected.size} bytes, sha256 {expected.checksum}; got {url_info.size} bytes, sha256 "
             f"{url_info.checksum}. It was deleted: run the build again to download it anew."
         )
+    if before_rename is not None:
+        before_rename(url_info)
     os.replace(part, path)
     sidecar.unlink(missing_ok=True)
     return Fetched(url_info, progress.transferred, progress.started_at or 0)

@@ -96,6 +96,25 @@ def test_the_next_run_fetches_only_what_the_last_one_did_not_keep(server, tmp_pa
     assert "the next run resumes from there" in messages(caplog)
 
 
+def test_a_run_stopped_after_the_last_byte_renames_it_without_a_request(server, tmp_path):
+    """Stopped between the last byte and the rename (as TFDS's record of it is written): the next
+    run verifies the whole .part and renames it, fetching nothing."""
+    target = tmp_path / NAME
+
+    def stop(url_info):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fetch(server, target, before_rename=stop)
+    assert resumable.part_paths(target)[0].stat().st_size == SIZE and not target.exists()
+    server.requests.clear()
+    recorded = []
+    fetched = fetch(server, target, url_info(server.files[NAME]), before_rename=recorded.append)
+    assert server.requests == [] and fetched.transferred == 0
+    assert recorded == [url_info(server.files[NAME])]
+    assert target.read_bytes() == server.files[NAME]
+
+
 def test_a_server_that_ignores_ranges_restarts_from_zero_saying_so(
     no_range_server, tmp_path, caplog
 ):
