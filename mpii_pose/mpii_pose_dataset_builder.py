@@ -279,6 +279,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             manual_dir.missing_parts(manual),
             self.name,
             mirror=self.settings.mirror,
+            url_infos=self.url_infos,
         )
         split_sources = assembly.load_sources(
             manual,

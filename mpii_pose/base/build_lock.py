@@ -175,8 +175,9 @@ def unfinished_builds(name_dir: epath.Path) -> list[epath.Path]:
 
 
 def partial_downloads(downloads_dir: epath.Path, dataset: str) -> list[epath.Path]:
-    """Downloads of `dataset` under way or interrupted (in `downloads_dir/<dataset>`), and
-    extractions of its downloaded files (in `downloads_dir/extracted`, which datasets share)."""
+    """TFDS's downloads of `dataset` under way or interrupted (in `downloads_dir/<dataset>`), and
+    extractions of its downloaded files (in `downloads_dir/extracted`, which datasets share).
+    A resumable download's `.part` is not among them: the next run continues it."""
     downloaded = downloads_dir / dataset
     found = list(_matching(downloaded, _DOWNLOADING))
     mine = {p.name for p in downloaded.iterdir()} if downloaded.is_dir() else set()

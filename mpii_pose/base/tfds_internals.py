@@ -47,6 +47,14 @@ _WHEN_USED = {
         "DownloadManager",
     ),
     "GenerateMode": ("tensorflow_datasets.core.download.util", "GenerateMode"),
+    # A download fetched resumably (sources/resumable.py) is put where TFDS's download manager
+    # looks for its own: named as it names them, with its .INFO record, hashed as it hashes.
+    "get_dl_fname": ("tensorflow_datasets.core.download.resource", "get_dl_fname"),
+    "is_locally_cached": ("tensorflow_datasets.core.download.resource", "is_locally_cached"),
+    "write_info_file": ("tensorflow_datasets.core.download.resource", "write_info_file"),
+    "get_info_path": ("tensorflow_datasets.core.download.resource", "get_info_path"),
+    "read_url_info": ("tensorflow_datasets.core.download.downloader", "read_url_info"),
+    "compute_url_info": ("tensorflow_datasets.core.download.checksums", "compute_url_info"),
     # TFDS reads url_infos and the checksums path as class properties; its progress bar.
     "classproperty": ("tensorflow_datasets.core.utils", "classproperty"),
     "tqdm": ("tensorflow_datasets.core.utils", "tqdm"),
@@ -67,3 +75,9 @@ def overwrites_dataset(mode: Any) -> bool:
     """Whether `download_mode` (a GenerateMode) rebuilds an existing build, as TFDS decides."""
     generate_mode = __getattr__("GenerateMode")
     return mode in (generate_mode.REUSE_CACHE_IF_EXISTS, generate_mode.FORCE_REDOWNLOAD)
+
+
+def forces_download(dl_manager: Any) -> bool:
+    """Whether the download manager downloads again what it holds (download_mode
+    FORCE_REDOWNLOAD): then it ignores its cache, and a resumable download would be fetched twice."""
+    return bool(dl_manager._force_download)

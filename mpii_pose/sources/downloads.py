@@ -1,18 +1,22 @@
 """What a build downloads when the manual directory lacks it: the official images and annotations
 (.mat, for occlusion, activities and head boxes), and mmpose's JSON.
 
-Downloads go through TFDS's download manager, verified against `checksums.tsv` where a checksum is
-published. `MPII_POSE_MIRROR` fetches every file from a mirror instead (verified against the
-official file's checksum); `MPII_POSE_CHECKSUMS` reads and registers checksums in another file.
-Before anything is downloaded, the log says what the manual directory lacks; an unreachable host
-fails the build at once. A failed or interrupted download leaves no partial file behind: the next
-run starts it afresh. `manual_instructions` tells users what to put where instead.
+An http(s) file is fetched resumably (`resumable`): a transfer broken off, in this run or a killed
+one, continues from the bytes on disk. The whole file is verified against `checksums.tsv` where a
+checksum is published, put where TFDS's download manager keeps its downloads, and handed to it,
+which records it (`--register_checksums`) and extracts it. `MPII_POSE_MIRROR` fetches every file
+from a mirror instead (verified against the official file's checksum); `MPII_POSE_CHECKSUMS` reads
+and registers checksums in another file. Before anything is downloaded, the log says what the
+manual directory lacks; an unreachable host fails the build at once. `manual_instructions` tells
+users what to put where instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import pathlib
 import socket
 import urllib.parse
 import urllib.request
@@ -22,7 +26,7 @@ from etils import epath
 
 from mpii_pose.base import build_lock, settings, tfds_internals
 from mpii_pose.base.errors import DownloadError, ManualDirError
-from mpii_pose.sources import manual_dir
+from mpii_pose.sources import manual_dir, resumable
 
 _LOG = logging.getLogger(__name__)
 
@@ -140,12 +144,14 @@ def fetch(
     parts: Sequence[str],
     dataset: str,
     mirror: str | None = None,
+    url_infos: Mapping[str, tfds_internals.UrlInfo] | None = None,
 ) -> dict[str, epath.Path]:
     """Downloads and extracts the archives of the `parts` that `manual` lacks; returns their
     extracted folders by archive name.
 
     Says first what is missing and what is downloaded instead; fails at once, naming what to put
-    where, when a host cannot be resolved or refuses the connection.
+    where, when a host cannot be resolved or refuses the connection. `url_infos` are the
+    checksums the download manager verifies against (the builder's).
     """
     archives = [archive for archive in ARCHIVES if archive.part in parts]
     if not archives:
@@ -170,8 +176,9 @@ def fetch(
         f"{a.filename} ({a.what}) from {url}" for a, url in zip(archives, urls, strict=True)
     )
     _LOG.warning("%s: downloading %s", missing, fetching)
+    where_known = Cache(downloads_dir, dataset, manual, dict(url_infos or {}))
     return {
-        archive.filename: _fetch_one(dl_manager, archive, url, downloads_dir, dataset)
+        archive.filename: _fetch_one(dl_manager, archive, url, where_known)
         for archive, url in zip(archives, urls, strict=True)
     }
 
@@ -211,25 +218,63 @@ def check_reachable(url: str, timeout: float = _CONNECT_TIMEOUT_S) -> None:
         pass
 
 
+@dataclasses.dataclass(frozen=True)
+class Cache:
+    """Where TFDS's download manager looks for a file before downloading it, and the checksums
+    it verifies against."""
+
+    downloads_dir: epath.Path
+    dataset: str
+    manual: epath.Path | None
+    url_infos: dict[str, tfds_internals.UrlInfo]
+
+    def holds(self, url: str) -> bool:
+        """Whether TFDS takes `url` from its cache or the manual directory, downloading nothing."""
+        expected = self.url_infos.get(url)
+        if expected is not None and expected.filename and self.manual is not None:
+            if (self.manual / expected.filename).exists():
+                return True
+        folders = [self.downloads_dir / self.dataset, self.downloads_dir]  # TFDS's legacy folder
+        if expected is not None:
+            by_checksum = tfds_internals.get_dl_fname(url, expected.checksum)
+            if any(tfds_internals.is_locally_cached(f / by_checksum) for f in folders):
+                return True
+        by_url = [folder / tfds_internals.get_dl_fname(url) for folder in folders]
+        return any(self._current(path, expected) for path in by_url)
+
+    @staticmethod
+    def _current(path: epath.Path, expected: tfds_internals.UrlInfo | None) -> bool:
+        """Whether TFDS takes the download at `path` (named by its URL): it is there with its
+        .INFO, which matches the checksum when one is listed."""
+        if not tfds_internals.is_locally_cached(path):
+            return False
+        return expected is None or tfds_internals.read_url_info(path) == expected
+
+    def path(self, url: str) -> epath.Path:
+        """Where TFDS keeps the download of `url` until its checksum is registered (then it
+        renames it)."""
+        return self.downloads_dir / self.dataset / tfds_internals.get_dl_fname(url)
+
+
 def _fetch_one(
     dl_manager: tfds_internals.DownloadManager,
     archive: Archive,
     url: str,
-    downloads_dir: epath.Path,
-    dataset: str,
+    cache: Cache,
 ) -> epath.Path:
     """Downloads and extracts one archive, checks what it holds; returns the extracted folder.
 
-    Whatever stops it (an error, Ctrl-C, SIGTERM) removes the partial download first. An archive
-    without the expected content is deleted with its extraction, so that a rerun (e.g. after
-    fixing a mirror) fetches it again.
+    A download stopped or broken off keeps its `.part` for the next run to resume; whatever else
+    TFDS left (its temporary download and extraction folders) is removed. An archive without the
+    expected content is deleted with its extraction, so that a rerun (e.g. after fixing a
+    mirror) fetches it again.
     """
     try:
-        path = epath.Path(dl_manager.download(url))
+        path = _downloaded(dl_manager, archive, url, cache)
         root = epath.Path(dl_manager.extract(path))
     except BaseException as err:  # TFDS raises its own types, requests' and tarfile's
-        build_lock.remove(build_lock.partial_downloads(downloads_dir, dataset))
-        if not isinstance(err, Exception):
+        build_lock.remove(build_lock.partial_downloads(cache.downloads_dir, cache.dataset))
+        if not isinstance(err, Exception) or isinstance(err, DownloadError):
             raise
         raise DownloadError(
             f"downloading {url} failed: {err}\n"
@@ -239,12 +284,68 @@ def _fetch_one(
         archive.check(root)
     except ManualDirError as err:
         held = describe(root)
-        build_lock.remove([root, path, path.with_name(path.name + ".INFO")])
+        build_lock.remove([root, path, tfds_internals.get_info_path(path)])
         raise DownloadError(
             f"{url} is not the expected {archive.filename}: {err}; it holds {held}. "
             "It was deleted: run the build again to download it anew."
         ) from None
     return root
+
+
+def _downloaded(
+    dl_manager: tfds_internals.DownloadManager, archive: Archive, url: str, cache: Cache
+) -> epath.Path:
+    """The downloaded archive, through TFDS's download manager: fetched resumably first into
+    the place where the manager finds it (an http(s) URL, a local downloads folder), verified
+    against its checksum, so that the manager records it as its own download."""
+    if resumable_here(dl_manager, url, cache):
+        _fetch_into_cache(dl_manager, archive, url, cache)
+    return epath.Path(dl_manager.download(url))
+
+
+def resumable_here(dl_manager: tfds_internals.DownloadManager, url: str, cache: Cache) -> bool:
+    """Whether `url` is fetched resumably: an http(s) URL that TFDS does not hold already, into
+    a downloads folder on this machine, unless TFDS is told to download everything again."""
+    return (
+        urllib.parse.urlsplit(url).scheme in ("http", "https")
+        and "://" not in os.fspath(cache.downloads_dir)
+        and not tfds_internals.forces_download(dl_manager)
+        and not cache.holds(url)
+    )
+
+
+def _fetch_into_cache(
+    dl_manager: tfds_internals.DownloadManager, archive: Archive, url: str, cache: Cache
+) -> None:
+    """Fetches `url` where TFDS keeps its downloads, with TFDS's .INFO record beside it; checked
+    against the listed checksum unless checksums are being registered (TFDS records it then)."""
+    target = pathlib.Path(os.fspath(cache.path(url)))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    info = pathlib.Path(os.fspath(tfds_internals.get_info_path(epath.Path(target))))
+    if target.exists():
+        _LOG.warning("%s does not match its checksum any more: downloading it again", target)
+    for stale in (target, info):  # a download TFDS would not take, or a record of none
+        stale.unlink(missing_ok=True)
+    expected = None if dl_manager.register_checksums else cache.url_infos.get(url)
+
+    def record(url_info: tfds_internals.UrlInfo) -> None:
+        """TFDS's record of the download, written before the file takes its name, as TFDS does."""
+        tfds_internals.write_info_file(
+            url=url,
+            path=epath.Path(target),
+            dataset_name=cache.dataset,
+            original_fname=archive.filename,
+            url_info=url_info,
+        )
+
+    fetched = resumable.fetch(url, target, expected, name=archive.filename, before_rename=record)
+    if fetched.resumed_from:
+        _LOG.warning(
+            "%s: resumed at byte %d, %d bytes fetched by this run",
+            archive.filename,
+            fetched.resumed_from,
+            fetched.transferred,
+        )
 
 
 def describe(root: epath.Path, limit: int = 8) -> str:

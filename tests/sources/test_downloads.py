@@ -1,26 +1,26 @@
 """Zero-touch builds through TFDS's real download manager, against a loopback HTTP server.
 
 The server serves small archives in the official layouts (the images tar.gz with `images/`, mmpose's
-tar with `annotations/`, the official annotations zip), can corrupt a file or drop the connection mid-file, and logs requests.
-`MPII_POSE_MIRROR` points the builder at it; `MPII_POSE_CHECKSUMS` at a checksums file for its files.
+tar with `annotations/`, the official annotations zip) with range requests, can corrupt a file, cut
+or hold the connection mid-file, and logs requests (tests/loopback_server.py). `MPII_POSE_MIRROR`
+points the builder at it; `MPII_POSE_CHECKSUMS` at a checksums file for its files.
 """
 
 import hashlib
-import http.server
 import io
 import shutil
 import signal
 import socket
 import subprocess
 import tarfile
-import threading
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
 import tensorflow_datasets as tfds
-from tensorflow_datasets.core.download import checksums
+from etils import epath
+from tensorflow_datasets.core.download import checksums, resource
 
 import mpii_pose
 from mpii_pose.base.errors import DownloadError
@@ -29,7 +29,8 @@ from mpii_pose.base.settings import MIRROR as MIRROR_ENV
 from mpii_pose.sample import OFFICIAL_PATH, write_sample
 from mpii_pose.sources import manual_dir
 from mpii_pose.sources.build_record import read_build
-from mpii_pose.sources.downloads import ARCHIVES, mirrored_url_infos
+from mpii_pose.sources.downloads import ARCHIVES, Cache, mirrored_url_infos, resumable_here
+from mpii_pose.sources.resumable import part_paths
 from tests.helpers import (
     BIN,
     DATASET,
@@ -41,6 +42,7 @@ from tests.helpers import (
     leftovers,
     read_json,
 )
+from tests.loopback_server import FileServer
 
 IMAGES, ANNOTATIONS, OFFICIAL = (archive.filename for archive in ARCHIVES)
 
@@ -75,46 +77,8 @@ def official_archives(sample: Path) -> dict[str, bytes]:
     }
 
 
-class Server:
-    """A loopback HTTP server of named files that logs requests and can misbehave once per file."""
-
-    def __init__(self, files: dict[str, bytes]):
-        self.files, self.requests, self.drop_once = dict(files), [], set()
-        self.stall = set()  # files sent half-way, then nothing until `released`
-        self.stalled, self.released = threading.Event(), threading.Event()
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                name = self.path.lstrip("/")
-                server.requests.append(name)
-                if name not in server.files:
-                    self.send_error(404)
-                    return
-                data = server.files[name]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if name in server.stall:
-                    self.wfile.write(data[: len(data) // 2])
-                    self.wfile.flush()
-                    server.stalled.set()
-                    server.released.wait()
-                    return
-                if name in server.drop_once:  # half the promised bytes, then hang up
-                    server.drop_once.discard(name)
-                    self.wfile.write(data[: len(data) // 2])
-                    self.wfile.flush()
-                    self.connection.close()
-                    return
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+class Server(FileServer):
+    """The loopback server of the archives, which writes a checksums file for them."""
 
     def checksums_file(self, path: Path, names=(IMAGES, ANNOTATIONS, OFFICIAL)) -> Path:
         """A checksums.tsv registering the served files (as they are now) under their URLs."""
@@ -138,8 +102,7 @@ def server(sample, tmp_path, monkeypatch):
     monkeypatch.setenv(MIRROR_ENV, served.url)
     monkeypatch.setenv(CHECKSUMS_ENV, str(served.checksums_file(tmp_path / "checksums.tsv")))
     yield served
-    served.released.set()
-    served.httpd.shutdown()
+    served.close()
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +132,7 @@ def test_tfds_load_downloads_everything_and_builds_what_a_manual_dir_builds(
 ):
     ds = tfds.load("mpii_pose", data_dir=str(tmp_path), split="validation")
     assert len(list(ds)) == len(read_json(sample / "valid.json"))
-    assert sorted(server.requests) == sorted([IMAGES, ANNOTATIONS, OFFICIAL])
+    assert sorted(server.names()) == sorted([IMAGES, ANNOTATIONS, OFFICIAL])
     assert shards(tmp_path) == manual_build
     builder = tfds.builder("mpii_pose", data_dir=str(tmp_path))
     assert builder.info.download_size == sum(len(data) for data in server.files.values())
@@ -193,10 +156,10 @@ def test_manual_data_wins_and_only_the_rest_is_downloaded(server, sample, tmp_pa
          "--manual_dir", images_only, "--data_dir", tmp_path / "data"],
         env=env,
     )  # fmt: skip
-    assert server.requests == [ANNOTATIONS, OFFICIAL]
+    assert server.names() == [ANNOTATIONS, OFFICIAL]
     server.requests.clear()
     build(sample, tmp_path / "complete")  # images and annotations by hand: nothing to fetch
-    assert server.requests == []
+    assert server.names() == []
 
 
 def test_a_checksum_mismatch_names_the_file_and_both_sums(server, tmp_path):
@@ -212,16 +175,30 @@ def test_a_checksum_mismatch_names_the_file_and_both_sums(server, tmp_path):
     assert not list((tmp_path / "downloads").rglob("*.tar.gz"))  # the bad file is not kept
 
 
-def test_a_dropped_connection_fails_cleanly_and_the_next_run_starts_afresh(
-    server, tmp_path, manual_build
-):
-    server.drop_once.add(IMAGES)
-    with pytest.raises(DownloadError, match=rf"downloading {server.url}/{IMAGES} failed"):
-        mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
-    assert leftovers(tmp_path) == [] and partial_files(tmp_path) == []
+def test_a_dropped_connection_is_resumed_where_it_broke_off(server, tmp_path, manual_build, caplog):
+    half = len(server.files[IMAGES]) // 2
+    server.cuts[IMAGES] = [half]
     mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
     assert shards(tmp_path) == manual_build
-    assert server.requests.count(IMAGES) == 2
+    first, second = server.of(IMAGES)
+    assert (first.status, first.sent) == (200, half)
+    assert (second.range_start, second.status) == (half, 206)
+    assert second.sent == len(server.files[IMAGES]) - half
+    assert f"broke off at byte {half}" in caplog.text
+    # Named and recorded as TFDS's download manager names and records its downloads, and taken
+    # by it: a build with the same downloads folder fetches nothing.
+    tfds_names = [
+        resource.get_dl_fname(f"{server.url}/{name}", hashlib.sha256(data).hexdigest())
+        for name, data in server.files.items()
+    ]
+    assert sorted(p.name for p in (tmp_path / "downloads" / "mpii_pose").iterdir()) == sorted(
+        [*tfds_names, *(f"{name}.INFO" for name in tfds_names)]
+    )  # no .part, no sidecar
+    server.requests.clear()
+    builder = mpii_pose.Builder(data_dir=str(tmp_path / "again"))
+    builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
+    assert server.names() == []
+    assert builder.info.download_size == sum(len(data) for data in server.files.values())
 
 
 def test_an_archive_without_images_says_what_it_holds(server, tmp_path):
@@ -245,7 +222,7 @@ def test_an_unverified_archive_without_json_is_deleted_so_a_rerun_fetches_it_ane
     server.files[ANNOTATIONS] = official_archives(sample)[ANNOTATIONS]  # the mirror is fixed
     mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
     assert shards(tmp_path) == manual_build
-    assert server.requests.count(ANNOTATIONS) == 2
+    assert server.names().count(ANNOTATIONS) == 2
 
 
 @pytest.mark.slow  # a `tfds build` subprocess; the in-process tests cover downloads
@@ -261,6 +238,21 @@ def test_register_checksums_records_the_unpublished_annotations(server, tmp_path
     sha = hashlib.sha256(server.files[ANNOTATIONS]).hexdigest()
     assert infos[f"{server.url}/{ANNOTATIONS}"].checksum == sha
     assert infos[f"{server.url}/{IMAGES}"].size == len(server.files[IMAGES])
+
+
+def test_what_tfds_downloads_itself_is_not_fetched_resumably(tmp_path):
+    """Resumable: an http(s) URL into a local downloads folder; not a bucket mirror, not a
+    bucket downloads folder, not when TFDS is told to download everything again."""
+    url = f"https://mirror.example/{IMAGES}"
+
+    def resumable(url, downloads_dir=tmp_path, **options):
+        manager = tfds.download.DownloadManager(download_dir=tmp_path, **options)
+        return resumable_here(manager, url, Cache(epath.Path(downloads_dir), "mpii_pose", None, {}))
+
+    assert resumable(url) and resumable(url.replace("https", "http"))
+    assert not resumable(f"gs://bucket/mpii/{IMAGES}")
+    assert not resumable(url, downloads_dir="gs://bucket/downloads")
+    assert not resumable(url, force_download=True)
 
 
 def test_a_mirror_is_verified_against_the_official_checksums():
@@ -349,19 +341,37 @@ def test_offline_without_a_manual_dir_names_every_file_for_the_mirror(tmp_path, 
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_build_stopped_mid_download_keeps_no_partial_file(server, tmp_path, signum, code):
-    server.stall.add(IMAGES)
+def test_a_build_stopped_mid_download_keeps_the_part_and_the_next_resumes_it(
+    server, tmp_path, manual_build, signum, code
+):
+    held = len(server.files[IMAGES]) // 2
+    server.holds[IMAGES] = held
     env = {**ENV, MIRROR_ENV: server.url, CHECKSUMS_ENV: str(tmp_path / "checksums.tsv")}
     data_dir = tmp_path / "data"
     args = [BIN / "mpii-pose", "build", "--data_dir", data_dir]
     process = subprocess.Popen(interruptible(args), env=env, stderr=subprocess.PIPE, text=True)
-    assert server.stalled.wait(timeout=120), process.communicate(timeout=60)[1][-3000:]
-    (partial,) = (data_dir / "downloads" / "mpii_pose").glob("*.tmp.*")
+    assert server.held.wait(timeout=120), process.communicate(timeout=60)[1][-3000:]
+    downloaded = data_dir / "downloads" / "mpii_pose"
+    deadline = time.monotonic() + 60
+    while not [p for p in downloaded.glob("*.part") if p.stat().st_size == held]:
+        assert time.monotonic() < deadline, list(downloaded.iterdir())
+        time.sleep(0.05)  # polls for the bytes the server sent to reach the disk
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == code, stderr[-3000:]
     assert "nothing was left half-written" in stderr
-    assert not partial.exists() and partial_files(data_dir) == [] and leftovers(data_dir) == []
+    assert f"kept {held} bytes of {server.url}/{IMAGES}" in stderr
+    (part,) = downloaded.glob("*.part")
+    assert part.stat().st_size == held and partial_files(data_dir) == []
+    assert leftovers(data_dir) == []
+    server.released.set()
+    server.requests.clear()
+    mpii_pose.Builder(data_dir=str(data_dir)).download_and_prepare()
+    assert shards(data_dir) == manual_build
+    (resumed,) = server.of(IMAGES)
+    assert (resumed.range_start, resumed.status) == (held, 206)
+    assert resumed.sent == len(server.files[IMAGES]) - held
+    assert not part.exists() and not part_paths(part.with_suffix(""))[1].exists()
 
 
 def test_the_manual_instructions_name_every_file_folder_and_archive_a_build_uses():
