@@ -1,13 +1,14 @@
 """The bytes a build will write, estimated from its plan and its images' file sizes, so that a
 build that cannot fit stops before the first shard (see `base.disk_space`).
 
-Cheap by design: each distinct image is stat'ed once, nothing is read or decoded. A record
-stores its image once (per_person: a person's whole image, so an image with three persons is
-stored three times; per_image: each image once), as its file's bytes: a JPEG kept verbatim is
-exactly that, and an image converted to RGB JPEG is counted at its source's size. The other
-features cost about a constant per example and per person (measured on the sample's build),
-each format frames records its way, and each file ends in a partly used block. `MARGIN` covers
-the rest.
+Cheap by design: each distinct image is stat'ed once, nothing is read or decoded (0.1 s for
+25,000 images, measured on the 2-core reference machine). A record stores its image once
+(per_person: a person's whole image, so an image with three persons is stored three times;
+per_image: each image once), as its file's bytes: a JPEG kept verbatim is exactly that, and an
+image converted to RGB JPEG is counted at its source's size (a tiny PNG or grayscale JPEG can
+grow, a large PNG shrinks; MPII's images are RGB JPEGs). The other features cost about a
+constant per example and per person, each format frames records its way, and each file ends in
+a partly used block. `MARGIN` covers the rest.
 """
 
 from __future__ import annotations
