@@ -12,10 +12,17 @@ from typing import Any
 import tensorflow_datasets as tfds
 from etils import epath
 
-from mpii_pose.base import build_lock, interruption, log_filters, settings, tfds_internals
+from mpii_pose.base import (
+    build_lock,
+    disk_space,
+    interruption,
+    log_filters,
+    settings,
+    tfds_internals,
+)
 from mpii_pose.base.configs import CONFIGS, PER_IMAGE, UNITS
 from mpii_pose.engines import NO_OPTIONS, Engine, EngineOptions, WriteJob, choice
-from mpii_pose.shards import examples
+from mpii_pose.shards import examples, space
 from mpii_pose.shards.features import feature_spec
 from mpii_pose.shards.plan import SplitPlan, plan_split
 from mpii_pose.sources import assembly, build_record, downloads, image_check, manual_dir
@@ -96,17 +103,25 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         engine: Engine | str | None = None,
         engine_options: EngineOptions = NO_OPTIONS,
         strict_official: bool | None = None,
+        skip_space_check: bool | None = None,
         **kwargs: Any,
     ):
         """`engine`, `engine_options`: see the class; `strict_official`: a problem in the
-        official .mat is an error instead of a warning (default: $MPII_POSE_STRICT_OFFICIAL)."""
+        official .mat is an error instead of a warning (default: $MPII_POSE_STRICT_OFFICIAL);
+        `skip_space_check`: build even when the shards are estimated not to fit in the free
+        space of the data dir's file system (default: $MPII_POSE_SKIP_SPACE_CHECK)."""
         super().__init__(**kwargs)
         self.settings = settings.read()
         self.engine_request = choice.Request.of(engine, engine_options)
         self.strict_official = (
             self.settings.strict_official if strict_official is None else strict_official
         )
+        self.skip_space_check = (
+            self.settings.skip_space_check if skip_space_check is None else skip_space_check
+        )
         self.last_write: WriteReport | None = None  # of the last build in this process
+        # What the build under way needs where it writes (for the error of a full disk).
+        self.space_need: disk_space.SpaceNeed | None = None
         # The lock of another build that finished this one while it waited, if one did.
         self.waited_for: build_lock.Lock | None = None
         self._cap_told = False  # whether reading a capped build was warned of
@@ -130,7 +145,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         there (temporary build folders, partial downloads) is removed first, and a failed build
         removes the empty folders it made (D/mpii_pose, D/downloads and TFDS's folders in it).
         SIGTERM and SIGHUP clean up as Ctrl-C does, whatever the entry point (see
-        `interruption`)."""
+        `interruption`). A file system that fills during the build, whichever engine wrote, is a
+        DiskSpaceError naming the build's folder (see `disk_space`)."""
         config = download_config or tfds.download.DownloadConfig()
         with interruption.cleaned_up_on_signals("the build"), contextlib.ExitStack() as stack:
             # Reading an existing build takes no lock, so that read-only storage works.
@@ -138,9 +154,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 self._warn_if_not_as_asked(config)
             elif not self._hold_data_dir(stack, download_dir, config):
                 return  # another build finished it while this one waited
-            super().download_and_prepare(
-                download_dir=download_dir, download_config=download_config, **kwargs
-            )
+            self.space_need = disk_space.SpaceNeed(str(self.data_path), 0, None)
+            try:
+                super().download_and_prepare(
+                    download_dir=download_dir, download_config=download_config, **kwargs
+                )
+            except Exception as err:  # TFDS has removed its temporary build folder by now
+                if not disk_space.is_disk_full(err):  # not found full before writing either
+                    raise
+                raise disk_space.full_disk_error(self.space_need) from err
 
     def _hold_data_dir(
         self,
@@ -299,8 +321,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         dl_manager: tfds.download.DownloadManager,
         download_config: tfds.download.DownloadConfig,
     ) -> None:
-        """Checks every image the splits use, plans every split, writes them with the chosen
-        engine (which counts what it wrote), then records them.
+        """Checks every image the splits use, plans every split, checks that the shards fit on
+        the data dir's file system, writes them with the chosen engine (which counts what it
+        wrote), then records them.
 
         The engine starts (Ray: its cluster) once the annotations are read and checked. (Starting
         it while they are read was measured slower on 2 cores: Ray's start-up is CPU work.)
@@ -317,6 +340,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             for source in split_sources.values()
         ]
         self._record_inputs(_manual_dir(dl_manager), downloaded, cap, split_sources, plans)
+        self._check_space(plans, file_format)
         chosen = choice.choose(
             self.engine_request,
             self.settings,
@@ -337,6 +361,26 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             written = chosen.engine.write(job)
         self.last_write = WriteReport(written.ran_on, chosen.reason, written.seconds)
         self.info.set_splits(tfds_internals.SplitDict(written.splits))
+
+    def _check_space(self, plans: list[SplitPlan], file_format: str) -> None:
+        """Estimates what the build writes and, unless told to skip the check, stops before the
+        first shard when the data dir's file system has less free (TFDS's temporary build
+        folder, where the shards go, sits beside the final one: the same file system)."""
+        need = disk_space.SpaceNeed(
+            self.space_need.folder if self.space_need else str(self.data_path),
+            space.estimate_bytes(plans, file_format),
+            disk_space.free_bytes(self.data_dir),
+        )
+        self.space_need = need
+        _LOG.info(
+            "The build needs about %s (estimated, %d%% margin included); %s free in %s",
+            disk_space.human(need.needed),
+            round(space.MARGIN * 100),
+            "unknown" if need.free is None else disk_space.human(need.free),
+            need.folder,
+        )
+        if not self.skip_space_check:
+            disk_space.check_space(need)
 
     def _record_inputs(
         self,

@@ -65,3 +65,13 @@ class IncompleteBuildError(MpiiPoseError):
 
 class DownloadError(MpiiPoseError):
     """A download failed, did not match its checksum, or its archive lacks what it should hold."""
+
+
+class DiskSpaceError(MpiiPoseError):
+    """The build does not fit on its data dir's file system: found before the first shard, or when
+    the file system filled during the build. `folder` is the build's; `needed` and `free` are
+    bytes (`free` None when unknown)."""
+
+    def __init__(self, message: str, folder: str = "", needed: int = 0, free: int | None = None):
+        super().__init__(message, folder, needed, free)
+        self.folder, self.needed, self.free = folder, needed, free

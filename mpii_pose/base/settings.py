@@ -18,6 +18,7 @@ ENGINE = "MPII_POSE_ENGINE"
 STRICT_OFFICIAL = "MPII_POSE_STRICT_OFFICIAL"
 MIRROR = "MPII_POSE_MIRROR"
 CHECKSUMS = "MPII_POSE_CHECKSUMS"
+SKIP_SPACE_CHECK = "MPII_POSE_SKIP_SPACE_CHECK"
 RAY_ADDRESS = "RAY_ADDRESS"
 
 # Each variable and what it does, as `--help` and README say it.
@@ -30,6 +31,9 @@ VARIABLES: dict[str, str] = {
     "proxy cache, a bucket path), verified against the official file's checksum",
     CHECKSUMS: "FILE: checksums are read (and with --register_checksums written) in FILE "
     "instead of the package's checksums.tsv",
+    SKIP_SPACE_CHECK: "1: build even when the estimate of what the build writes exceeds the "
+    "free space of the data dir's file system (default: stop before the first shard, saying "
+    "how much is needed and free)",
     RAY_ADDRESS: "Ray's own: the cluster the ray engine joins (default: a local Ray started for "
     "the build)",
 }
@@ -49,6 +53,7 @@ class Settings:
     strict_official: bool = False
     mirror: str | None = None
     checksums: epath.Path | None = None
+    skip_space_check: bool = False
     ray_address: str | None = None
 
 
@@ -64,6 +69,7 @@ def read(environ: Mapping[str, str] = os.environ) -> Settings:
         strict_official=_flag(STRICT_OFFICIAL, environ.get(STRICT_OFFICIAL, "")),
         mirror=text(MIRROR),
         checksums=epath.Path(checksums) if checksums else None,
+        skip_space_check=_flag(SKIP_SPACE_CHECK, environ.get(SKIP_SPACE_CHECK, "")),
         ray_address=text(RAY_ADDRESS),
     )
 

@@ -159,6 +159,13 @@ def _parser() -> argparse.ArgumentParser:
         f"${settings.STRICT_OFFICIAL}=1)",
     )
     build.add_argument(
+        "--skip_space_check",
+        action="store_true",
+        help="build even when the estimate of what the build writes exceeds the free space of "
+        "the data dir's file system (default: stop before the first shard, saying how much is "
+        f"needed and free; also ${settings.SKIP_SPACE_CHECK}=1)",
+    )
+    build.add_argument(
         "--overwrite", action="store_true", help="replace an existing build of this version"
     )
     build.add_argument("--quiet", action="store_true", help="no progress bars and no summary")
@@ -302,6 +309,7 @@ def build(args: argparse.Namespace) -> int:
         "engine": request.name,
         "engine_options": request.options,
         "strict_official": args.strict_official or None,  # None: the environment decides
+        "skip_space_check": args.skip_space_check or None,
     }
     manual_dir = str(SAMPLE_DIR) if args.sample else args.manual_dir
     existing = Builder(data_dir=args.data_dir, config=args.config)  # of any file format

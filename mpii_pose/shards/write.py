@@ -9,9 +9,11 @@ writes one).
 
 from __future__ import annotations
 
+import errno
 import functools
 from collections.abc import Callable, Iterator
 
+from mpii_pose.base import disk_space
 from mpii_pose.shards import array_record_files, tfrecord_files
 from mpii_pose.shards.example_encoder import ExampleEncoder
 from mpii_pose.shards.examples import read_image, to_example
@@ -52,6 +54,15 @@ FILE_WRITERS: dict[str, Callable[[ShardTask, Iterator[Serialized]], None]] = {
 
 
 def write_shard(task: ShardTask) -> int:
-    """Writes the shard file of `task` in its format; returns the number of examples written."""
-    FILE_WRITERS[task.file_format](task, shard_records(task))
+    """Writes the shard file of `task` in its format; returns the number of examples written.
+
+    A full file system is a DiskSpaceError naming the shard, which engines pass on as they pass
+    on input errors (Beam without logging its traceback); the builder adds what the build needs.
+    """
+    try:
+        FILE_WRITERS[task.file_format](task, shard_records(task))
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        raise disk_space.shard_disk_full(task.path) from None
     return len(task.records)

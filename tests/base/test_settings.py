@@ -20,6 +20,7 @@ def test_values_are_read_as_their_settings(tmp_path):
         "MPII_POSE_STRICT_OFFICIAL": "yes",
         "MPII_POSE_MIRROR": "http://mirror.example/mpii",
         "MPII_POSE_CHECKSUMS": str(tmp_path / "checksums.tsv"),
+        "MPII_POSE_SKIP_SPACE_CHECK": "on",
         "RAY_ADDRESS": "10.0.0.5:6379",
     })  # fmt: skip
     assert read == settings.Settings(
@@ -27,6 +28,7 @@ def test_values_are_read_as_their_settings(tmp_path):
         strict_official=True,
         mirror="http://mirror.example/mpii",
         checksums=tmp_path / "checksums.tsv",
+        skip_space_check=True,
         ray_address="10.0.0.5:6379",
     )
 
