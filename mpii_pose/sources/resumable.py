@@ -120,7 +120,7 @@ def fetch(
     progress = _Progress(name)
     try:
         with requests.Session() as session:
-            _transfer(session, url, part, sidecar, expected, progress, retries, backoff)
+            _transfer(_Transfer(session, url, part, sidecar, expected, progress), retries, backoff)
     except BaseException:
         kept = part.stat().st_size if part.exists() else 0
         if kept:
@@ -147,22 +147,26 @@ def fetch(
     return Fetched(url_info, progress.transferred, progress.started_at or 0)
 
 
-def _transfer(
-    session: requests.Session,
-    url: str,
-    part: Path,
-    sidecar: Path,
-    expected: Any,
-    progress: _Progress,
-    retries: int,
-    backoff: float,
-) -> None:
-    """Requests the rest of `part` until it is whole, retrying dropped connections."""
+@dataclasses.dataclass(frozen=True)
+class _Transfer:
+    """One download under way: where it comes from and goes, what it must be, its progress."""
+
+    session: requests.Session
+    url: str
+    part: Path
+    sidecar: Path
+    expected: Any  # a UrlInfo, or None
+    progress: _Progress
+
+
+def _transfer(job: _Transfer, retries: int, backoff: float) -> None:
+    """Requests the rest of the partial file until it is whole, retrying dropped connections."""
+    url, part, sidecar, progress = job.url, job.part, job.sidecar, job.progress
     failures = 0
     while True:
         before = progress.transferred
         try:
-            if _request_rest(session, url, part, sidecar, expected, progress):
+            if _request_rest(job):
                 return
             raise requests.ConnectionError("the connection closed before the end of the file")
         except _Restart as why:
@@ -186,16 +190,10 @@ def _transfer(
             time.sleep(wait)
 
 
-def _request_rest(
-    session: requests.Session,
-    url: str,
-    part: Path,
-    sidecar: Path,
-    expected: Any,
-    progress: _Progress,
-) -> bool:
-    """One request for what `part` lacks (all of it when it cannot be continued), written as it
-    arrives; True when the file is whole."""
+def _request_rest(job: _Transfer) -> bool:
+    """One request for what the partial file lacks (all of it when it cannot be continued),
+    written as it arrives; True when the file is whole."""
+    url, part, sidecar, expected = job.url, job.part, job.sidecar, job.expected
     origin = _read_origin(sidecar, url)
     have = part.stat().st_size if origin is not None and part.exists() else 0
     if origin is not None and origin.size is not None:
@@ -216,7 +214,7 @@ def _request_rest(
         if validator is None:
             raise _Restart("the server gave no ETag or Last-Modified to check the kept bytes")
         headers.update({"Range": f"bytes={have}-", "If-Range": validator})
-    with session.get(url, headers=headers, stream=True, timeout=_TIMEOUT_S) as response:
+    with job.session.get(url, headers=headers, stream=True, timeout=_TIMEOUT_S) as response:
         start, now = _answer(response, url, have, origin)
         if expected is not None and now.size is not None and now.size != expected.size:
             raise DownloadError(
@@ -225,11 +223,11 @@ def _request_rest(
             )
         if start == 0:
             _write_origin(sidecar, now)
-        progress.at(start, now.size)
+        job.progress.at(start, now.size)
         with part.open("r+b" if start else "wb") as out:
             out.seek(start)
             out.truncate()
-            _copy(response, out, progress)
+            _copy(response, out, job.progress)
     return now.size is None or part.stat().st_size == now.size
 
 
