@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from etils import epath
 from PIL import Image
@@ -71,23 +71,34 @@ def _identified(path: epath.Path) -> bool:
         return False
 
 
+def _uses(source: SplitSource, max_examples: int | None) -> Iterator[tuple[str, str, int]]:
+    """(image, annotation file, entry) of each example a build writes of `source`, in order: its
+    persons, or its images for the per_image config (which holds them); with `max_examples`,
+    the first ones, those a capped build keeps."""
+    if source.images:
+        for record in source.images[:max_examples] if max_examples else source.images:
+            yield record.image, record.annotation_file, record.first_listed.annotation_index
+        return
+    seen = ""
+    for person in source.persons[:max_examples] if max_examples else source.persons:
+        if person.image != seen:  # a run of an image's persons needs one look-up
+            seen = person.image
+            yield seen, str(source.annotation_file), person.annotation_index
+
+
 def find_image_problems(
     sources: Iterable[SplitSource], max_examples: int | None = None
 ) -> list[ImageError]:
-    """Checks each distinct image that the persons of `sources` use (with `max_examples`, the
+    """Checks each distinct image that the examples of `sources` use (with `max_examples`, the
     first ones of each split, those a capped build keeps) once; returns one error per unusable
     image, in annotation order, naming the first entry that uses it."""
-    first_use: dict[epath.Path, tuple[SplitSource, int]] = {}
+    first_use: dict[epath.Path, tuple[str, int]] = {}
     for source in sources:
-        persons = source.persons[:max_examples] if max_examples else source.persons
-        seen = ""
-        for person in persons:
-            if person.image != seen:  # a run of an image's persons needs one look-up
-                seen = person.image
-                first_use.setdefault(source.images_dir / seen, (source, person.annotation_index))
+        for image, annotation_file, index in _uses(source, max_examples):
+            first_use.setdefault(source.images_dir / image, (annotation_file, index))
     return [
-        ImageError.at(str(path), str(source.annotation_file), index, problem)
-        for path, (source, index) in first_use.items()
+        ImageError.at(str(path), annotation_file, index, problem)
+        for path, (annotation_file, index) in first_use.items()
         if (problem := image_problem(path)) is not None
     ]
 

@@ -182,3 +182,19 @@ def test_tfds_build_reports_them(manual_dir, tmp_path):
         result.stderr
     )
     assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_a_capped_per_image_build_checks_the_images_it_keeps(manual_dir):
+    """A capped per_image build keeps the first images, which can be more than the first persons
+    use: each of them is checked, at the first entry that lists it."""
+    sources = load_sources(manual_dir, per_image=True)
+    train = sources["train"]
+    kept = 2
+    record = train.images[kept - 1]
+    assert record.image not in {p.image for p in train.persons[:kept]}  # what persons[:2] miss
+    path = manual_dir / "images" / record.image
+    path.unlink()
+    (problem,) = find_image_problems(sources.values(), max_examples=kept)
+    assert (problem.image_path, problem.index) == (str(path), record.first_listed.annotation_index)
+    assert problem.annotation_path == record.annotation_file
+    assert find_image_problems(sources.values(), max_examples=kept - 1) == []
