@@ -40,6 +40,11 @@ class OfficialFormatError(AnnotationError):
         text = f"{where}: {problem}" if where else problem  # where '': the file as a whole
         super().__init__(str(AnnotationError.at(source, index, text)), source, index)
         self.where, self.problem = where or "the file's structure", problem
+        self._made_of = (source, index, where, problem)
+
+    def __reduce__(self) -> tuple[type, tuple[str, int | None, str, str]]:
+        """Made again from what made it, so that it crosses process boundaries (pickle)."""
+        return type(self), self._made_of
 
     @property
     def kind(self) -> str:

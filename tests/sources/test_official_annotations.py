@@ -277,3 +277,18 @@ def test_per_image_arrays_of_another_length_are_refused():
     assert str(caught.value) == (
         f"{SOURCE}: RELEASE.img_train: must hold one value per image (2), got 3"
     )
+
+
+def test_a_format_error_crosses_process_boundaries():
+    """Pickled and back (as a worker process's error reaches the build): the same message and
+    fields."""
+    import pickle
+
+    from mpii_pose.sources.official_annotations import OfficialFormatError
+
+    error = OfficialFormatError("a.mat", 3, "annolist[3].annorect[1].x2", "expected a number")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is OfficialFormatError and str(again) == str(error)
+    assert (again.path, again.index, again.where, again.problem, again.kind) == (
+        error.path, error.index, error.where, error.problem, error.kind,
+    )  # fmt: skip
