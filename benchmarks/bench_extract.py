@@ -8,7 +8,8 @@ tree: wall time (a `sync` of the written files included), CPU seconds of every p
 peak disk usage (allocated blocks) of the run's folder, archive included, sampled during the run.
 Every run's output is checked: every image there, with the archive's bytes. `gunzip-null` only
 decompresses (to /dev/null): the floor of any way to reach the images, reading straight out of
-the archive included. Results: benchmarks/results/extract-N.{json,md}.
+the archive included; `indexed-gzip` reads the images straight out of the archive through a seek
+index (the `indexed_gzip` package: pip install indexed_gzip). Results: benchmarks/results/extract-N.{json,md}.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import os
 import resource
@@ -51,6 +53,28 @@ from mpii_pose.sources import archive_extract
 archive_extract.extract(sys.argv[1], sys.argv[2])
 """
 
+# Reading the images straight out of the archive (no extraction): a seek index of the gzip stream
+# (indexed_gzip, zran's checkpoints every 1 MiB) built in one pass, then every image read once in
+# a shuffled order, as shard writers would read them (they read each once per person); the index
+# is saved, as a build would keep it. The images' md5 go to sums.json, to be checked.
+INDEXED = """
+import hashlib, json, random, sys, tarfile, pathlib, indexed_gzip
+out = pathlib.Path(sys.argv[2]); out.mkdir(parents=True)
+with indexed_gzip.IndexedGzipFile(sys.argv[1], spacing=1 << 20) as f:
+    f.build_full_index()
+    f.export_index(str(out / "index.gzidx"))
+    members = [(m.name, m.offset_data, m.size) for m in tarfile.open(fileobj=f, mode="r:")
+               if m.isfile()]
+    random.Random(0).shuffle(members)
+    sums = {}
+    for name, offset, size in members:
+        f.seek(offset)
+        sums[pathlib.PurePosixPath(name).name] = hashlib.md5(f.read(size)).hexdigest()
+(out / "sums.json").write_text(json.dumps(sums))
+"""
+
+HAS_INDEXED_GZIP = importlib.util.find_spec("indexed_gzip") is not None  # the `bench` extra's
+
 Command = Callable[[Path, Path], list]  # (archive, out_dir) -> the command that extracts
 
 
@@ -75,6 +99,7 @@ def contenders() -> dict[str, Command]:
         "tar": lambda a, o: ["sh", "-c", f"mkdir -p '{o}' && tar xzf '{a}' -C '{o}'"],
         "tfds": lambda a, o: [py, "-c", TFDS_EXTRACT, a, o / "downloads", o / "extracted"],
         "ours": lambda a, o: [py, "-c", OURS, a, o / "images-extracted"],
+        **({"indexed-gzip": lambda a, o: [py, "-c", INDEXED, a, o]} if HAS_INDEXED_GZIP else {}),
     }
 
 
@@ -168,6 +193,11 @@ def check_output(name: str, out: Path, sums: dict[str, str]) -> str:
     """'ok' when every image is under `out` (in an `images/` folder) with the archive's bytes."""
     if name == "gunzip-null":
         return "ok"
+    if name == "indexed-gzip":
+        read = json.loads((out / "sums.json").read_text())
+        return (
+            "ok" if read == sums else f"{len(set(sums.items()) - set(read.items()))} images differ"
+        )
     found = {p.name: p for p in out.rglob("*.jpg") if p.parent.name == "images"}
     missing = set(sums) - set(found)
     if missing:

@@ -143,3 +143,14 @@ def test_a_killed_extraction_leaves_no_target_and_the_next_build_removes_what_it
     assert len(left) == 1 and list(left[0].rglob("*.jpg"))  # one file written, then killed
     partial = build_lock.partial_downloads(epath.Path(downloads), "mpii_pose")
     assert [Path(p) for p in partial] == left
+
+
+def test_extracting_again_replaces_the_target_whole(tmp_path):
+    archive = tmp_path / "x.tar.gz"
+    data = images_archive(archive, count=2)
+    target = tmp_path / "out" / "target"
+    (target / "images").mkdir(parents=True)
+    (target / "images" / "stale.jpg").write_bytes(b"old")
+    extract(archive, target)
+    assert files_under(target) == data
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["target"]
