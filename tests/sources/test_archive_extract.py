@@ -104,12 +104,14 @@ def test_ctrl_c_mid_extraction_leaves_no_target(tmp_path, monkeypatch):
     images_archive(archive, count=4)
     copied = []
 
-    def interrupted(source, out, length):
+    write = archive_extract._write_file
+
+    def interrupted(path, data):
         if copied:
             raise KeyboardInterrupt
-        copied.append(out.write(source.read()))
+        copied.append(write(path, data))
 
-    monkeypatch.setattr(archive_extract.shutil, "copyfileobj", interrupted)
+    monkeypatch.setattr(archive_extract, "_write_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
         extract(archive, tmp_path / "out" / "target")
     assert copied and list((tmp_path / "out").iterdir()) == []
@@ -118,11 +120,11 @@ def test_ctrl_c_mid_extraction_leaves_no_target(tmp_path, monkeypatch):
 KILLED = """
 import os, signal, sys
 from mpii_pose.sources import archive_extract
-copy = archive_extract.shutil.copyfileobj
-def killed(source, out, length):
-    copy(source, out, length)
+write = archive_extract._write_file
+def killed(path, data):
+    write(path, data)
     os.kill(os.getpid(), signal.SIGKILL)
-archive_extract.shutil.copyfileobj = killed
+archive_extract._write_file = killed
 archive_extract.extract(sys.argv[1], sys.argv[2], work_dir=sys.argv[3])
 """
 
