@@ -235,15 +235,22 @@ def run_one(
     return Run(name, images, persons, expected, round_, status, examples=examples, **result)
 
 
+def chosen(table: dict, names: list[str] | None) -> dict:
+    """The contenders of `table` that `names` name, in their order (all of them when None);
+    an unknown name ends the run, listing the known ones."""
+    if not names:
+        return table
+    unknown = set(names) - set(table)
+    if unknown:
+        raise SystemExit(
+            f"unknown contenders: {', '.join(sorted(unknown))}; know {', '.join(table)}"
+        )
+    return {name: table[name] for name in names}
+
+
 def run_all(args: argparse.Namespace) -> dict:
     table = contenders(args.workers)
-    if args.contenders:
-        unknown = set(args.contenders) - set(table)
-        if unknown:
-            raise SystemExit(
-                f"unknown contenders: {', '.join(sorted(unknown))}; know {', '.join(table)}"
-            )
-        table = {name: table[name] for name in args.contenders}
+    table = chosen(table, args.contenders)
     sizes = (
         [MPII_IMAGES]
         if args.mpii

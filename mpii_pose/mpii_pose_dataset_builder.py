@@ -104,12 +104,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         engine_options: EngineOptions = NO_OPTIONS,
         strict_official: bool | None = None,
         skip_space_check: bool | None = None,
+        remove_archive: bool | None = None,
         **kwargs: Any,
     ):
         """`engine`, `engine_options`: see the class; `strict_official`: a problem in the
         official .mat is an error instead of a warning (default: $MPII_POSE_STRICT_OFFICIAL);
         `skip_space_check`: build even when the shards are estimated not to fit in the free
-        space of the data dir's file system (default: $MPII_POSE_SKIP_SPACE_CHECK)."""
+        space of the data dir's file system (default: $MPII_POSE_SKIP_SPACE_CHECK);
+        `remove_archive`: delete the downloaded images archive once its images are extracted
+        (default: $MPII_POSE_REMOVE_ARCHIVE, else kept)."""
         super().__init__(**kwargs)
         self.settings = settings.read()
         self.engine_request = choice.Request.of(engine, engine_options)
@@ -118,6 +121,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
         self.skip_space_check = (
             self.settings.skip_space_check if skip_space_check is None else skip_space_check
+        )
+        self.remove_archive = (
+            self.settings.remove_archive if remove_archive is None else remove_archive
         )
         self.last_write: WriteReport | None = None  # of the last build in this process
         # What the build under way needs where it writes (for the error of a full disk).
@@ -302,6 +308,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             self.name,
             mirror=self.settings.mirror,
             url_infos=self.url_infos,
+            remove_archive=self.remove_archive,
         )
         split_sources = assembly.load_sources(
             manual,

@@ -13,6 +13,7 @@ from tests.helpers import REPO, checked
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+import bench_extract  # noqa: E402
 import bench_read  # noqa: E402
 import bench_shards  # noqa: E402
 from make_synthetic import make_synthetic  # noqa: E402
@@ -157,3 +158,28 @@ def test_the_image_check_benchmark_counts_the_problems(manual_dir):
     assert lines[0] == f"{len(images)} distinct images, {persons} persons"
     assert re.fullmatch(r"find_image_problems \(one thread\), cold: [\d.]+ s, 1 problems", lines[1])
     assert re.fullmatch(r"image_problem, 2 threads, cold: [\d.]+ s, 1 problems", lines[2])
+
+
+@pytest.mark.slow  # TFDS's extractor imports TensorFlow in its run
+def test_extract_benchmark_quick_run_checks_every_contender_s_images(tmp_path):
+    checked([sys.executable, REPO / "benchmarks/bench_extract.py", "--quick", "--quiet",
+             "--work", tmp_path / "work", "--results", tmp_path / "results"])  # fmt: skip
+    result = json.loads((tmp_path / "results/extract-6.json").read_text())
+    assert {run["contender"] for run in result["runs"]} == set(bench_extract.contenders())
+    archive_mb = result["runs"][0]["archive_mb"]
+    for run in result["runs"]:
+        assert run["status"] == "ok", run
+        assert run["wall_s"] > 0 and run["peak_disk_mb"] >= archive_mb
+    assert "| ours |" in (tmp_path / "results/extract-6.md").read_text()
+    assert not (tmp_path / "work/runs").exists() or not any((tmp_path / "work/runs").iterdir())
+
+
+def test_the_extract_benchmark_marks_lost_or_changed_images(tmp_path):
+    (tmp_path / "out/images").mkdir(parents=True)
+    (tmp_path / "out/images/a.jpg").write_bytes(b"a")
+    sums = {"a.jpg": bench_extract.hashlib.md5(b"a").hexdigest()}
+    assert bench_extract.check_output("tar", tmp_path / "out", sums) == "ok"
+    assert bench_extract.check_output("tar", tmp_path / "out", {**sums, "b.jpg": "0"}).startswith(
+        "lost 1"
+    )
+    assert bench_extract.check_output("tar", tmp_path / "out", {"a.jpg": "0"}) == "1 images differ"

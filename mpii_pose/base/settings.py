@@ -19,6 +19,7 @@ STRICT_OFFICIAL = "MPII_POSE_STRICT_OFFICIAL"
 MIRROR = "MPII_POSE_MIRROR"
 CHECKSUMS = "MPII_POSE_CHECKSUMS"
 SKIP_SPACE_CHECK = "MPII_POSE_SKIP_SPACE_CHECK"
+REMOVE_ARCHIVE = "MPII_POSE_REMOVE_ARCHIVE"
 RAY_ADDRESS = "RAY_ADDRESS"
 
 # Each variable and what it does, as `--help` and README say it.
@@ -34,6 +35,8 @@ VARIABLES: dict[str, str] = {
     SKIP_SPACE_CHECK: "1: build even when the estimate of what the build writes exceeds the "
     "free space of the data dir's file system (default: stop before the first shard, saying "
     "how much is needed and free)",
+    REMOVE_ARCHIVE: "1: the downloaded images archive (12 GB) is deleted once its images are "
+    "extracted (default: kept, so that extracting again needs no download)",
     RAY_ADDRESS: "Ray's own: the cluster the ray engine joins (default: a local Ray started for "
     "the build)",
 }
@@ -54,6 +57,7 @@ class Settings:
     mirror: str | None = None
     checksums: epath.Path | None = None
     skip_space_check: bool = False
+    remove_archive: bool = False
     ray_address: str | None = None
 
 
@@ -70,6 +74,7 @@ def read(environ: Mapping[str, str] = os.environ) -> Settings:
         mirror=text(MIRROR),
         checksums=epath.Path(checksums) if checksums else None,
         skip_space_check=_flag(SKIP_SPACE_CHECK, environ.get(SKIP_SPACE_CHECK, "")),
+        remove_archive=_flag(REMOVE_ARCHIVE, environ.get(REMOVE_ARCHIVE, "")),
         ray_address=text(RAY_ADDRESS),
     )
 

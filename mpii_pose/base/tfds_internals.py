@@ -81,3 +81,10 @@ def forces_download(dl_manager: Any) -> bool:
     """Whether the download manager downloads again what it holds (download_mode
     FORCE_REDOWNLOAD): then it ignores its cache, and a resumable download would be fetched twice."""
     return bool(dl_manager._force_download)
+
+
+def record_download(dl_manager: Any, url: str, url_info: Any) -> None:
+    """Counts `url` among the build's downloads (its `download_size` in dataset_info.json), as if
+    the manager had fetched it: images extracted by an earlier build are used without their
+    archive, which may be deleted (`downloads.fetch`), and the build records the same size."""
+    dl_manager._recorded_url_infos[url] = url_info

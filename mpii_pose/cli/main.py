@@ -166,6 +166,13 @@ def _parser() -> argparse.ArgumentParser:
         f"needed and free; also ${settings.SKIP_SPACE_CHECK}=1)",
     )
     build.add_argument(
+        "--remove_archive",
+        action="store_true",
+        help="delete the downloaded images archive (12 GB) once its images are extracted "
+        "(default: keep it, so that extracting again needs no download; also "
+        f"${settings.REMOVE_ARCHIVE}=1)",
+    )
+    build.add_argument(
         "--overwrite", action="store_true", help="replace an existing build of this version"
     )
     build.add_argument("--quiet", action="store_true", help="no progress bars and no summary")
@@ -310,6 +317,7 @@ def build(args: argparse.Namespace) -> int:
         "engine_options": request.options,
         "strict_official": args.strict_official or None,  # None: the environment decides
         "skip_space_check": args.skip_space_check or None,
+        "remove_archive": args.remove_archive or None,
     }
     manual_dir = str(SAMPLE_DIR) if args.sample else args.manual_dir
     existing = Builder(data_dir=args.data_dir, config=args.config)  # of any file format

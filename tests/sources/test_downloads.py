@@ -201,6 +201,46 @@ def test_a_dropped_connection_is_resumed_where_it_broke_off(server, tmp_path, ma
     assert builder.info.download_size == sum(len(data) for data in server.files.values())
 
 
+def downloaded_archives(data_dir: Path) -> list[str]:
+    return sorted(p.name for p in (data_dir / "downloads").rglob("*.tar.gz") if p.is_file())
+
+
+def test_the_images_archive_is_kept_and_extracted_once_for_every_later_build(
+    server, sample, tmp_path, manual_build
+):
+    mpii_pose.Builder(data_dir=str(tmp_path)).download_and_prepare()
+    assert shards(tmp_path) == manual_build
+    extracted = tmp_path / "downloads" / "extracted" / "mpii_human_pose_v1" / "images"
+    assert sorted(p.name for p in extracted.iterdir()) == sorted(
+        p.name for p in (sample / "images").iterdir()
+    )
+    assert len(downloaded_archives(tmp_path)) == 1  # kept: extracting again needs no download
+    assert partial_files(tmp_path) == []
+
+
+def test_remove_archive_deletes_it_once_extracted_and_later_builds_download_nothing(
+    server, tmp_path, manual_build, caplog
+):
+    mpii_pose.Builder(data_dir=str(tmp_path), remove_archive=True).download_and_prepare()
+    assert shards(tmp_path) == manual_build
+    assert downloaded_archives(tmp_path) == []
+    assert not list((tmp_path / "downloads" / "mpii_pose").glob("*tar.gz*"))  # nor its .INFO
+    assert f"{IMAGES}: its images are in" in caplog.text
+    server.requests.clear()
+    builder = mpii_pose.Builder(data_dir=str(tmp_path / "again"))
+    builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
+    assert server.names() == []
+    assert shards(tmp_path / "again") == manual_build
+
+
+def test_mpii_pose_remove_archive_is_the_default_of_remove_archive(monkeypatch, tmp_path):
+    monkeypatch.setenv("MPII_POSE_REMOVE_ARCHIVE", "1")
+    assert mpii_pose.Builder(data_dir=str(tmp_path)).remove_archive
+    assert not mpii_pose.Builder(data_dir=str(tmp_path), remove_archive=False).remove_archive
+    monkeypatch.delenv("MPII_POSE_REMOVE_ARCHIVE")
+    assert not mpii_pose.Builder(data_dir=str(tmp_path)).remove_archive
+
+
 def test_an_archive_without_images_says_what_it_holds(server, tmp_path):
     server.files[IMAGES] = tar_of({"pictures/1.jpg": b"x", "README": b"y"}, "w:gz")
     server.checksums_file(tmp_path / "checksums.tsv")
