@@ -374,6 +374,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         first shard when the data dir's file system has less free (TFDS's temporary build
         folder, where the shards go, sits beside the final one: the same file system)."""
         need = disk_space.SpaceNeed(
+            # the final folder, taken before TFDS points data_path at its temporary one
             self.space_need.folder if self.space_need else str(self.data_path),
             space.estimate_bytes(plans, file_format),
             disk_space.free_bytes(self.data_dir),

@@ -88,3 +88,12 @@ def record_download(dl_manager: Any, url: str, url_info: Any) -> None:
     the manager had fetched it: images extracted by an earlier build are used without their
     archive, which may be deleted (`downloads.fetch`), and the build records the same size."""
     dl_manager._recorded_url_infos[url] = url_info
+
+
+def byte_bar(desc: str, total: int | None, initial: int = 0) -> Any:
+    """TFDS's progress bar over bytes (rate and time left in KiB/MiB/GiB), hidden where TFDS's
+    bars are (`tfds.disable_progress_bar()`, `--quiet`)."""
+    bar = __getattr__("tqdm")
+    return bar(
+        total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=desc
+    )

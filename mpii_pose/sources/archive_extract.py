@@ -172,9 +172,7 @@ class _Progress(contextlib.AbstractContextManager["_Progress"]):
     `tfds.disable_progress_bar()` and `--quiet` hide it)."""
 
     def __init__(self, name: str, total: int):
-        self._bar: Any = tfds_internals.tqdm(
-            total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Extracting {name}"
-        )
+        self._bar: Any = tfds_internals.byte_bar(f"Extracting {name}", total)
 
     def update(self, n: int) -> None:
         self._bar.update(n)

@@ -6,9 +6,9 @@ one, continues from the bytes on disk. The whole file is verified against `check
 checksum is published, put where TFDS's download manager keeps its downloads, and handed to it,
 which records it (`--register_checksums`). The images archive is extracted in one streaming pass
 into `<downloads>/extracted/mpii_human_pose_v1/` (`archive_extract`: in half the time of GNU tar
-and of TFDS's extractor), which later builds use without the archive; it is kept, or
-deleted once extracted when asked (`remove_archive`). TFDS extracts the others. `MPII_POSE_MIRROR` fetches every file
-from a mirror instead (verified against the official file's checksum); `MPII_POSE_CHECKSUMS` reads
+and of TFDS's extractor), which later builds use without the archive; it is kept, or deleted
+once extracted when asked (`remove_archive`). TFDS extracts the others. `MPII_POSE_MIRROR`
+fetches every file from a mirror instead (verified against the official file's checksum); `MPII_POSE_CHECKSUMS` reads
 and registers checksums in another file. Before anything is downloaded, the log says what the
 manual directory lacks; an unreachable host fails the build at once. `manual_instructions` tells
 users what to put where instead.
@@ -161,17 +161,12 @@ def fetch(
     """
     downloads_dir = epath.Path(dl_manager.download_dir)
     ready = {}
-    if not tfds_internals.forces_download(dl_manager):
-        ready = {
-            archive.filename: extracted_dir(downloads_dir, archive)
-            for archive in ARCHIVES
-            if archive.part in parts and _was_extracted(downloads_dir, archive)
-        }
     for archive in ARCHIVES:
-        if archive.filename in ready:
-            _LOG.info(
-                "%s: using the images extracted in %s", archive.filename, ready[archive.filename]
-            )
+        if archive.part not in parts or tfds_internals.forces_download(dl_manager):
+            continue
+        if _was_extracted(downloads_dir, archive):
+            ready[archive.filename] = folder = extracted_dir(downloads_dir, archive)
+            _LOG.info("%s: using the images extracted in %s", archive.filename, folder)
             url = archive_url(archive, mirror)
             url_info = (url_infos or {}).get(url)
             if url_info is not None:

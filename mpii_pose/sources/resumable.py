@@ -318,14 +318,7 @@ class _Progress:
         if self.started_at is None:
             self.started_at = offset
         if self._bar is None:
-            self._bar = tfds_internals.tqdm(
-                total=total,
-                initial=offset,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=f"Downloading {self.name}",
-            )
+            self._bar = tfds_internals.byte_bar(f"Downloading {self.name}", total, offset)
         elif self._bar.n != offset or self._bar.total != total:
             self._bar.reset(total=total)
             self._bar.update(offset)
