@@ -20,7 +20,7 @@ import mpii_pose  # noqa: F401  (registers the dataset)
 from mpii_pose.evaluation import PCKhAccumulator
 from mpii_pose.grain_loader import data_loader
 from mpii_pose.pipeline_config import PipelineConfig
-from mpii_pose.transforms import decode_heatmaps, to_image_coordinates
+from mpii_pose.transforms import heatmaps_to_image, to_image_coordinates
 
 # JPEG bytes rather than decoded images: the transform decodes them itself and copies only the
 # crop's window (about twice as fast as from TFDS's decoded arrays).
@@ -45,15 +45,8 @@ def evaluate(data_dir: str, config: PipelineConfig, batch_size: int) -> None:
     accumulator = PCKhAccumulator()
     for batch in data_loader(source, config, training=False, batch_size=batch_size):
         predicted = batch["heatmaps"]  # a model's output would go here
-        points, _ = decode_heatmaps(predicted)
-        in_image = [
-            to_image_coordinates(p, t, config.stride)
-            for p, t in zip(points, batch["transform"], strict=True)
-        ]
-        joints = [
-            to_image_coordinates(j, t)
-            for j, t in zip(batch["joints"], batch["transform"], strict=True)
-        ]
+        in_image = heatmaps_to_image(predicted, batch["transform"], config)
+        joints = to_image_coordinates(batch["joints"], batch["transform"])
         accumulator.update(in_image, joints, batch["visibility"], batch["head_box"])
     result = accumulator.result()
     print(result.table("targets"))

@@ -48,8 +48,7 @@ def predict(
     for crops in batches:
         outputs = model(crops["image"], training=False)
         heatmaps = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
-        points, _ = pipeline.decode_heatmaps(heatmaps)
-        image_points = pipeline.to_image_coordinates(points, crops["transform"], config.stride)
+        image_points = pipeline.heatmaps_to_image(heatmaps, crops["transform"], config)
         indices.append(crops["annotation_index"].numpy())
         predictions.append(image_points.numpy().astype(np.float64))
     return np.concatenate(indices), np.concatenate(predictions)

@@ -85,8 +85,7 @@ def evaluate(
     ).batch(batch_size)
     pck = PCKhAccumulator()
     for crops, joints, visibility in batches:
-        points, _ = pipeline.decode_heatmaps(predict(crops))
-        predicted = pipeline.to_image_coordinates(points, crops["transform"], config.stride)
+        predicted = pipeline.heatmaps_to_image(predict(crops), crops["transform"], config)
         pck.update(predicted.numpy(), joints.numpy(), visibility.numpy(), crops["head_box"].numpy())
     return pck.result()
 

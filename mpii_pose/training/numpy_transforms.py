@@ -2,8 +2,9 @@
 (Grain, PyTorch): no TensorFlow.
 
 Same conventions and outputs as `mpii_pose.training.tf_pipeline` (see its docstring): (height, width) sizes,
-(x, y) points, 0-based pixel centres, centre-aligned heatmaps, `transform` from original 0-based
-image pixels to crop pixels, HRNet's centre/scale adjustment and augmentation. Augmentation is
+(x, y) points, 0-based pixel centres, `transform` from original 0-based image pixels to crop
+pixels, the geometry `PipelineConfig.geometry` names, HRNet's centre/scale adjustment and
+augmentation. Augmentation is
 drawn from a `numpy.random.Generator`, so that the same seed gives the same example; given the
 same augmentation, outputs agree with the TensorFlow pipeline's (crops within Pillow's 8-bit
 rounding, heatmaps and weights to float32 precision).
@@ -74,27 +75,33 @@ def person_box(center: Any, scale: float, config: PipelineConfig) -> tuple[np.nd
 
 
 def affine_matrix(
-    center: np.ndarray, scale: float, rotation: float, flip: bool, image_size: tuple[int, int]
+    center: np.ndarray, scale: float, rotation: float, flip: bool, config: PipelineConfig
 ) -> np.ndarray:
-    """2×3 matrix: 0-based image px -> crop px, as `pipeline.affine_matrix`."""
-    height, width = image_size
-    zoom = min(height, width) / (PIXELS_PER_SCALE * scale)
+    """2×3 matrix: 0-based image px -> crop px under `config.geometry`, as `pipeline.affine_matrix`."""
+    zoom = config.box_span / (PIXELS_PER_SCALE * scale)
     radians = math.radians(rotation)
     cos, sin = math.cos(radians) * zoom, math.sin(radians) * zoom
     mirror = -1.0 if flip else 1.0
-    linear = np.array([[mirror * cos, mirror * sin], [-sin, cos]])
-    shift = np.array([(width - 1) / 2, (height - 1) / 2]) - linear @ center
+    if config.hrnet:  # the image mirrored, then rotated
+        linear = np.array([[mirror * cos, sin], [-mirror * sin, cos]])
+    else:  # rotated, then the crop mirrored
+        linear = np.array([[mirror * cos, mirror * sin], [-sin, cos]])
+    shift = np.array(config.crop_center) - linear @ center
     return np.hstack([linear, shift[:, None]])
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of a 2×3 affine matrix."""
-    return np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
+    """Inverse of 2×3 affine matrices (any leading batch dimensions)."""
+    matrix = np.asarray(matrix, np.float64)
+    bottom = np.broadcast_to([0.0, 0.0, 1.0], (*matrix.shape[:-2], 1, 3))
+    return np.linalg.inv(np.concatenate([matrix, bottom], axis=-2))[..., :2, :]
 
 
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Points (N, 2) mapped by a 2×3 matrix."""
-    return np.asarray(points, np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    """Points (..., N, 2) mapped by 2×3 matrices (..., 2, 3)."""
+    matrix = np.asarray(matrix, np.float64)
+    linear = np.swapaxes(matrix[..., :2], -1, -2)
+    return np.asarray(points, np.float64) @ linear + matrix[..., None, :, 2]
 
 
 def decoded_image(image: Any) -> Image.Image:
@@ -200,7 +207,7 @@ def window_warp(image: Any, matrix: np.ndarray, size: tuple[int, int]) -> np.nda
 
 
 def crop_to_heatmap(points: np.ndarray, config: PipelineConfig) -> np.ndarray:
-    """Crop px -> heatmap px, centre-aligned."""
+    """Crop px -> heatmap px, centre-aligned (half_pixel)."""
     return (points + 0.5) / np.array(config.stride) - 0.5
 
 
@@ -211,6 +218,48 @@ def gaussian_heatmaps(points: np.ndarray, weight: np.ndarray, config: PipelineCo
     gx = np.exp(scale * np.square(np.arange(width) - points[:, :1]))  # (J, w)
     gy = np.exp(scale * np.square(np.arange(height) - points[:, 1:]))  # (J, h)
     return (gy.T[:, None, :] * (gx * weight[:, None]).T[None, :, :]).astype(np.float32)
+
+
+def targets(
+    joints: np.ndarray, visibility: np.ndarray, config: PipelineConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(heatmaps (h, w, J) float32, target_weight (J,) float32) of crop-px joints, as
+    `pipeline.targets`: HRNet's `generate_target`, or half_pixel's sub-pixel Gaussians with no
+    weight for a joint outside the crop."""
+    if config.hrnet:
+        return hrnet_targets(joints, visibility, config)
+    height, width = config.image_size
+    inside = ((joints >= -0.5) & (joints < [width - 0.5, height - 0.5])).all(axis=-1)
+    weight = (visibility & inside).astype(np.float32)
+    return gaussian_heatmaps(crop_to_heatmap(joints, config), weight, config), weight
+
+
+def hrnet_targets(
+    joints: np.ndarray, visibility: np.ndarray, config: PipelineConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """HRNet's `generate_target`: each Gaussian centred on the heatmap pixel int(x / stride + 0.5)
+    (int truncates towards 0), cut to its window [int(mu - 3σ), int(mu + 3σ + 1)); weight 0 for
+    an unlabelled joint and for one whose window misses the heatmap."""
+    radius, size = 3.0 * config.sigma, 6.0 * config.sigma + 1.0
+    mu = np.trunc(joints / np.array(config.stride) + 0.5)
+    low, high = np.trunc(mu - radius), np.trunc(mu + radius + 1.0)
+    end = np.minimum(high, low + math.ceil(size))  # HRNet's kernel has ceil(size) values
+    centre = low + size // 2
+    extent = np.array(config.heatmap_size[::-1])  # (w, h)
+    missed = ((low >= extent) | (high < 0)).any(axis=-1)
+    weight = np.asarray(visibility, bool) & np.isfinite(joints).all(axis=-1) & ~missed
+    scale = -0.5 / config.sigma**2
+
+    def along(axis: int) -> np.ndarray:
+        """(J, n) Gaussian profiles along x (0) or y (1), 0 outside each window."""
+        pixels = np.arange(extent[axis])
+        span = (pixels >= low[:, axis : axis + 1]) & (pixels < end[:, axis : axis + 1])
+        with np.errstate(invalid="ignore"):  # NaN joints: no weight, no values
+            profile = np.exp(scale * np.square(pixels - centre[:, axis : axis + 1]))
+        return np.where(span & weight[:, None], profile, 0.0)
+
+    heatmaps = along(1).T[:, None, :] * along(0).T[None, :, :]
+    return heatmaps.astype(np.float32), weight.astype(np.float32)
 
 
 def normalize(crop: np.ndarray, config: PipelineConfig) -> np.ndarray:
@@ -261,36 +310,46 @@ def transform_example(
         scale * augmentation.multiplier,
         augmentation.rotation,
         augmentation.flip,
-        config.image_size,
+        config,
     )
     joints = apply_affine(matrix, np.asarray(example["joints"], np.float64) - 1.0)
     visibility = np.asarray(example["visibility"], bool)
     if augmentation.flip:
         order = list(FLIP_PERMUTATION)
         joints, visibility = joints[order], visibility[order]
-    height, width = config.image_size
-    inside = ((joints >= -0.5) & (joints < [width - 0.5, height - 0.5])).all(axis=-1)
-    weight = (visibility & inside).astype(np.float32)
+    heatmaps, weight = targets(joints, visibility, config)
     return {
         **example,
         "image": crop_image(example["image"], matrix, config),
         "joints": joints.astype(np.float32),
         "visibility": visibility,
-        "heatmaps": gaussian_heatmaps(crop_to_heatmap(joints, config), weight, config),
+        "heatmaps": heatmaps,
         "target_weight": weight,
         "transform": matrix.astype(np.float32),
     }
 
 
-def decode_heatmaps(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def decode_heatmaps(
+    heatmaps: np.ndarray, config: PipelineConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(..., h, w, J) heatmaps -> ((..., J, 2) heatmap px, (..., J) peak values), as
-    `pipeline.decode_heatmaps`: the argmax, moved a quarter pixel towards the higher neighbour."""
+    `pipeline.decode_heatmaps`: the argmax, moved a quarter pixel towards the higher neighbour.
+    HRNet's geometry (`get_final_preds`; the default config's) moves both axes only where
+    1 < x < w - 1 and 1 < y < h - 1, and gives (0, 0) for a map without a positive value;
+    half_pixel moves each axis where both its neighbours exist."""
+    config = config or PipelineConfig()
     heatmaps = np.asarray(heatmaps, np.float32)
     height, width = heatmaps.shape[-3:-1]
     flat = np.moveaxis(heatmaps, -1, -3).reshape(*heatmaps.shape[:-3], heatmaps.shape[-1], -1)
     index = flat.argmax(axis=-1)
     peak = np.take_along_axis(flat, index[..., None], -1)[..., 0]
+    if config.hrnet:
+        index = np.where(peak > 0, index, 0)
     x, y = index % width, index // width
+    if config.hrnet:
+        inner_x = inner_y = (x > 1) & (x < width - 1) & (y > 1) & (y < height - 1)
+    else:
+        inner_x, inner_y = (x > 0) & (x < width - 1), (y > 0) & (y < height - 1)
 
     def slope(inner: np.ndarray, step: int) -> np.ndarray:
         step_at = np.where(inner, step, 0)
@@ -298,18 +357,42 @@ def decode_heatmaps(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         before = np.take_along_axis(flat, (index - step_at)[..., None], -1)[..., 0]
         return np.sign(after - before)
 
-    dx = slope((x > 0) & (x < width - 1), 1)
-    dy = slope((y > 0) & (y < height - 1), width)
+    dx, dy = slope(inner_x, 1), slope(inner_y, width)
     return np.stack([x + 0.25 * dx, y + 0.25 * dy], -1).astype(np.float32), peak
 
 
-def to_image_coordinates(
-    points: np.ndarray, transform: np.ndarray, stride: tuple[float, float] = (1.0, 1.0)
+def heatmap_to_crop(points: np.ndarray, config: PipelineConfig) -> np.ndarray:
+    """Heatmap px (..., 2) -> crop px under `config.geometry` (`PipelineConfig.heatmap_to_crop`)."""
+    factor, offset = config.heatmap_to_crop
+    return np.asarray(points, np.float64) * factor + offset
+
+
+def to_image_coordinates(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """Crop px (..., N, 2) -> original image MATLAB 1-based px, through the inverse of
+    `transform` (..., 2, 3)."""
+    return apply_affine(invert_affine(transform), points) + 1.0
+
+
+def heatmaps_to_image(
+    heatmaps: np.ndarray, transform: np.ndarray, config: PipelineConfig
 ) -> np.ndarray:
-    """Crop px (stride 1) or heatmap px (stride `config.stride`), (N, 2) -> original image
-    MATLAB 1-based px, through the inverse of `transform`."""
-    crop = (np.asarray(points, np.float64) + 0.5) * np.array(stride) - 0.5
-    return apply_affine(invert_affine(np.asarray(transform, np.float64)), crop) + 1.0
+    """Heatmaps of one example (h, w, J) or a batch (..., h, w, J) -> (..., J, 2) original image
+    MATLAB 1-based px (what PCKh and MPII's submission take), decoded under `config.geometry`;
+    with HRNet's, exactly HRNet's `get_final_preds` and MPII's +1."""
+    points, _ = decode_heatmaps(heatmaps, config)
+    return to_image_coordinates(heatmap_to_crop(points, config), transform)
+
+
+def flip_back(heatmaps: np.ndarray, config: PipelineConfig) -> np.ndarray:
+    """A model's heatmaps (..., h, w, J) for a mirrored crop (`image[..., ::-1, :]`), back in the
+    crop's frame for the flip test (average them with the crop's own): mirrored, left and right
+    joints swapped and, under HRNet's geometry, moved one pixel right as HRNet's test does
+    (`SHIFT_HEATMAP`: there a mirrored crop is not the crop of the mirrored image); half_pixel
+    crops mirror exactly, so nothing moves."""
+    maps = np.asarray(heatmaps)[..., ::-1, :][..., list(FLIP_PERMUTATION)]
+    if config.hrnet:
+        maps = np.concatenate([maps[..., :1, :], maps[..., :-1, :]], axis=-2)
+    return maps
 
 
 def person_examples(example: Mapping[str, Any], annotated_only: bool = True) -> list[dict]:

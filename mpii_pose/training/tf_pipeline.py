@@ -8,10 +8,13 @@ Conventions:
 - Sizes are **(height, width)**, as in TensorFlow; points and strides are **(x, y)**.
 - Pixel coordinates are 0-based with **integer values at pixel centres** (as `cv2.warpAffine` and
   `ImageProjectiveTransformV3`): a crop of width W spans x in [-0.5, W - 0.5].
-- Crop and heatmap are centre-aligned: heatmap cell j covers crop pixels [j·s - 0.5, (j+1)·s - 0.5),
-  so heatmap x = (crop x + 0.5) / s - 0.5 with stride s = image width / heatmap width (the same for
-  y), as `tf.image.resize` maps pixels. (HRNet uses crop x / s, 0.375 crop px off at s = 4.)
 - `transform` is the 2×3 affine matrix from original-image 0-based pixels to crop pixels.
+- `PipelineConfig.geometry` says where the crop, the targets and decoded predictions sit:
+  "hrnet" (the default) as HRNet's code computes them (box centre at crop px (W/2, H/2), heatmap
+  x = crop x / s with s = image width / heatmap width, Gaussians on rounded heatmap pixels);
+  "half_pixel" centre-aligned (box centre at ((W-1)/2, (H-1)/2); heatmap cell j covers crop
+  pixels [j·s - 0.5, (j+1)·s - 0.5), so heatmap x = (crop x + 0.5) / s - 0.5, as
+  `tf.image.resize` maps pixels).
 
 Work is done at the crop's size (`warp_window`): of a JPEG only the window the crop reads is
 decoded, only that window is made float, a crop without rotation is resized rather than warped
@@ -51,18 +54,20 @@ def affine_matrix(
     scale: tf.Tensor,
     rotation: tf.Tensor,
     flip: tf.Tensor,
-    image_size: tuple[int, int],
+    config: PipelineConfig,
 ) -> tf.Tensor:
-    """2×3 matrix: 0-based image px -> crop px. A 200·scale px square around `center`, widened to
-    the crop's aspect, fills the crop; rotated by `rotation` degrees, then mirrored if `flip`."""
-    height, width = image_size
-    zoom = min(height, width) / (PIXELS_PER_SCALE * scale)
+    """2×3 matrix: 0-based image px -> crop px. A 200·scale px square around `center` spans
+    `config.box_span` crop px, its centre at `config.crop_center`, rotated by `rotation` degrees;
+    `flip` mirrors the image before the rotation (HRNet) or the crop after it (half_pixel)."""
+    zoom = config.box_span / (PIXELS_PER_SCALE * scale)
     radians = rotation * (math.pi / 180.0)
     cos, sin = tf.cos(radians) * zoom, tf.sin(radians) * zoom
     mirror = tf.where(flip, -1.0, 1.0)
-    linear = tf.stack([[mirror * cos, mirror * sin], [-sin, cos]])
-    middle = tf.constant([(width - 1) / 2, (height - 1) / 2])
-    shift = middle - tf.linalg.matvec(linear, center)
+    if config.hrnet:
+        linear = tf.stack([[mirror * cos, sin], [-mirror * sin, cos]])
+    else:
+        linear = tf.stack([[mirror * cos, mirror * sin], [-sin, cos]])
+    shift = tf.constant(config.crop_center) - tf.linalg.matvec(linear, center)
     return tf.concat([linear, shift[:, None]], axis=1)
 
 
@@ -176,7 +181,7 @@ def warp_window(image: tf.Tensor, matrix: tf.Tensor, size: tuple[int, int]) -> t
 
 
 def crop_to_heatmap(points: tf.Tensor, config: PipelineConfig) -> tf.Tensor:
-    """Crop px -> heatmap px, centre-aligned (see the module docstring)."""
+    """Crop px -> heatmap px, centre-aligned (half_pixel; see the module docstring)."""
     return (points + 0.5) / tf.constant(config.stride, tf.float32) - 0.5
 
 
@@ -189,6 +194,54 @@ def gaussian_heatmaps(points: tf.Tensor, weight: tf.Tensor, config: PipelineConf
     if config.reference_path:
         return tf.einsum("jy,jx,j->yxj", gy, gx, weight)
     return tf.transpose(gy)[:, None, :] * tf.transpose(gx * weight[:, None])[None]  # (h, w, J)
+
+
+def targets(
+    joints: tf.Tensor, visibility: tf.Tensor, config: PipelineConfig
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """(heatmaps (h, w, J), target_weight (J,)) of crop-px joints: HRNet's `generate_target`
+    (`hrnet_targets`), or half_pixel's sub-pixel Gaussians with no weight outside the crop."""
+    if config.hrnet:
+        return hrnet_targets(joints, visibility, config)
+    height, width = config.image_size
+    inside = tf.reduce_all(
+        (joints >= -0.5) & (joints < tf.constant([width - 0.5, height - 0.5])), axis=-1
+    )
+    weight = tf.cast(visibility & inside, tf.float32)
+    return gaussian_heatmaps(crop_to_heatmap(joints, config), weight, config), weight
+
+
+def _truncated(x: tf.Tensor) -> tf.Tensor:
+    """Rounded towards 0, as Python's int()."""
+    return tf.sign(x) * tf.floor(tf.abs(x))
+
+
+def hrnet_targets(
+    joints: tf.Tensor, visibility: tf.Tensor, config: PipelineConfig
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """HRNet's `generate_target`: each Gaussian centred on the heatmap pixel int(x / stride + 0.5),
+    cut to its window [int(mu - 3σ), int(mu + 3σ + 1)); weight 0 for an unlabelled joint and for
+    one whose window misses the heatmap."""
+    radius, size = 3.0 * config.sigma, 6.0 * config.sigma + 1.0
+    mu = _truncated(joints / tf.constant(config.stride, tf.float32) + 0.5)
+    low, high = _truncated(mu - radius), _truncated(mu + radius + 1.0)
+    end = tf.minimum(high, low + math.ceil(size))  # HRNet's kernel has ceil(size) values
+    centre = low + size // 2
+    extent = tf.constant(config.heatmap_size[::-1], tf.float32)  # (w, h)
+    missed = tf.reduce_any((low >= extent) | (high < 0.0), axis=-1)
+    finite = tf.reduce_all(tf.math.is_finite(joints), axis=-1)
+    weight = visibility & finite & ~missed
+    scale = -0.5 / config.sigma**2
+
+    def along(axis: int) -> tf.Tensor:
+        """(J, n) Gaussian profiles along x (0) or y (1), 0 outside each window."""
+        pixels = tf.range(config.heatmap_size[1 - axis], dtype=tf.float32)
+        span = (pixels >= low[:, axis : axis + 1]) & (pixels < end[:, axis : axis + 1])
+        profile = tf.exp(scale * tf.square(pixels - centre[:, axis : axis + 1]))
+        return tf.where(span & weight[:, None], profile, 0.0)
+
+    heatmaps = tf.transpose(along(1))[:, None, :] * tf.transpose(along(0))[None]
+    return heatmaps, tf.cast(weight, tf.float32)
 
 
 def normalize(crop: tf.Tensor, config: PipelineConfig) -> tf.Tensor:
@@ -244,7 +297,7 @@ def augmented_example(
         tf.cast(example[name], tf.float32) for name in ("center", "scale", "joints")
     )
     center, scale = person_box(center, scale, config)
-    matrix = affine_matrix(center, scale * multiplier, rotation, flip, config.image_size)
+    matrix = affine_matrix(center, scale * multiplier, rotation, flip, config)
     if config.reference_path:
         crop = warp_image(decoded_image(example["image"]), matrix, config.image_size)
     else:
@@ -252,17 +305,13 @@ def augmented_example(
     joints = apply_affine(matrix, source_joints - 1.0)
     order = tf.where(flip, FLIP_PERMUTATION, tf.range(NUM_JOINTS))
     joints, visibility = tf.gather(joints, order), tf.gather(example["visibility"], order)
-    height, width = config.image_size
-    inside = tf.reduce_all(
-        (joints >= -0.5) & (joints < tf.constant([width - 0.5, height - 0.5])), axis=-1
-    )
-    weight = tf.cast(visibility & inside, tf.float32)
+    heatmaps, weight = targets(joints, visibility, config)
     return {
         **example,
         "image": normalize(crop, config),
         "joints": joints,
         "visibility": visibility,
-        "heatmaps": gaussian_heatmaps(crop_to_heatmap(joints, config), weight, config),
+        "heatmaps": heatmaps,
         "target_weight": weight,
         "transform": matrix,
     }
@@ -326,12 +375,17 @@ def input_pipeline(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def decode_heatmaps(heatmaps: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def decode_heatmaps(
+    heatmaps: tf.Tensor, config: PipelineConfig | None = None
+) -> tuple[tf.Tensor, tf.Tensor]:
     """(..., h, w, J) heatmaps -> ((..., J, 2) heatmap px, (..., J) peak values as confidence).
 
-    The argmax, moved a quarter pixel towards the higher neighbour on each axis where both
-    neighbours exist (HRNet's `get_final_preds`). An all-zero map gives (0, 0), confidence 0.
+    The argmax, moved a quarter pixel towards the higher neighbour. HRNet's geometry
+    (`get_final_preds`; the default config's) moves both axes only where 1 < x < w - 1 and
+    1 < y < h - 1, and gives (0, 0) for a map without a positive value; half_pixel moves each
+    axis where both its neighbours exist (an all-zero map gives (0, 0)).
     """
+    config = config or PipelineConfig()
     heatmaps = tf.convert_to_tensor(heatmaps, tf.float32)
     rank = heatmaps.shape.rank
     shape = tf.shape(heatmaps)
@@ -340,26 +394,57 @@ def decode_heatmaps(heatmaps: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     flat = tf.reshape(by_joint, tf.concat([shape[:-3], [shape[-1], height * width]], 0))
     index = tf.argmax(flat, axis=-1, output_type=tf.int32)
     peak = tf.reduce_max(flat, axis=-1)
+    if config.hrnet:
+        index = tf.where(peak > 0.0, index, 0)
     x, y = index % width, index // width
+    if config.hrnet:
+        inner_x = inner_y = (x > 1) & (x < width - 1) & (y > 1) & (y < height - 1)
+    else:
+        inner_x, inner_y = (x > 0) & (x < width - 1), (y > 0) & (y < height - 1)
 
     def slope(inner: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
-        """Sign of (next - previous) value along one axis; 0 at the border."""
+        """Sign of (next - previous) value along one axis; 0 where not `inner`."""
         step = tf.where(inner, step, 0)
         after = tf.gather(flat, index + step, batch_dims=rank - 2)
         before = tf.gather(flat, index - step, batch_dims=rank - 2)
         return tf.sign(after - before)
 
-    dx = slope((x > 0) & (x < width - 1), 1)
-    dy = slope((y > 0) & (y < height - 1), width)
+    dx, dy = slope(inner_x, 1), slope(inner_y, width)
     coords = tf.stack([tf.cast(x, tf.float32) + 0.25 * dx, tf.cast(y, tf.float32) + 0.25 * dy], -1)
     return coords, peak
 
 
-def to_image_coordinates(
-    points: tf.Tensor, transform: tf.Tensor, stride: tuple[float, float] = (1.0, 1.0)
-) -> tf.Tensor:
-    """Crop px (stride 1) or heatmap px (stride `config.stride`), (..., N, 2) -> original image
-    MATLAB 1-based px, through the inverse of `transform` (..., 2, 3)."""
+def heatmap_to_crop(points: tf.Tensor, config: PipelineConfig) -> tf.Tensor:
+    """Heatmap px (..., 2) -> crop px under `config.geometry` (`PipelineConfig.heatmap_to_crop`)."""
+    factor, offset = config.heatmap_to_crop
     points = tf.convert_to_tensor(points, tf.float32)
-    crop = (points + 0.5) * tf.constant(stride, tf.float32) - 0.5
-    return apply_affine(invert_affine(tf.convert_to_tensor(transform, tf.float32)), crop) + 1.0
+    return points * tf.constant(factor, tf.float32) + tf.constant(offset, tf.float32)
+
+
+def to_image_coordinates(points: tf.Tensor, transform: tf.Tensor) -> tf.Tensor:
+    """Crop px (..., N, 2) -> original image MATLAB 1-based px, through the inverse of
+    `transform` (..., 2, 3)."""
+    points = tf.convert_to_tensor(points, tf.float32)
+    inverse = invert_affine(tf.convert_to_tensor(transform, tf.float32))
+    return apply_affine(inverse, points) + 1.0
+
+
+def heatmaps_to_image(
+    heatmaps: tf.Tensor, transform: tf.Tensor, config: PipelineConfig
+) -> tf.Tensor:
+    """Heatmaps of one example (h, w, J) or a batch (..., h, w, J) -> (..., J, 2) original image
+    MATLAB 1-based px (what PCKh and MPII's submission take), decoded under `config.geometry`;
+    with HRNet's, exactly HRNet's `get_final_preds` and MPII's +1."""
+    points, _ = decode_heatmaps(heatmaps, config)
+    return to_image_coordinates(heatmap_to_crop(points, config), transform)
+
+
+def flip_back(heatmaps: tf.Tensor, config: PipelineConfig) -> tf.Tensor:
+    """A model's heatmaps (..., h, w, J) for a mirrored crop (`tf.reverse(image, [-2])`), back in
+    the crop's frame for the flip test (average them with the crop's own): mirrored, left and
+    right joints swapped and, under HRNet's geometry, moved one pixel right as HRNet's test does
+    (`SHIFT_HEATMAP`); half_pixel crops mirror exactly, so nothing moves."""
+    maps = tf.gather(tf.reverse(heatmaps, [-2]), FLIP_PERMUTATION, axis=-1)
+    if config.hrnet:
+        maps = tf.concat([maps[..., :1, :], maps[..., :-1, :]], axis=-2)
+    return maps

@@ -18,24 +18,29 @@ from mpii_pose.training.drawing import draw_example
 from mpii_pose.training.tf_pipeline import (
     PipelineConfig,
     decode_heatmaps,
+    heatmaps_to_image,
     input_pipeline,
     to_image_coordinates,
     transform_example,
 )
 from tests.helpers import REPO, build, checked, read_json
 
-UNIT = PipelineConfig(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))  # crops in [0, 1]: readable pixels
+# Crops in [0, 1]: readable pixels. The half_pixel geometry's formulas are checked here;
+# HRNet's against HRNet's own code in test_hrnet_geometry.py.
+UNIT = PipelineConfig(geometry="half_pixel", mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+HRNET = dataclasses.replace(UNIT, geometry="hrnet")
 STILL = dataclasses.replace(UNIT, scale_factor=0.0, rotation_probability=0.0, flip_probability=0.0)
+BOTH = dataclasses.replace(UNIT, flip_probability=1.0, rotation_probability=1.0)
 MODES = {  # name: (training, config); every augmentation that is on is forced
     "none": (False, UNIT),
     "flip": (True, dataclasses.replace(STILL, flip_probability=1.0)),
     "rotation": (True, dataclasses.replace(UNIT, flip_probability=0.0, rotation_probability=1.0)),
-    "flip+rotation": (
-        True,
-        dataclasses.replace(UNIT, flip_probability=1.0, rotation_probability=1.0),
-    ),
+    "flip+rotation": (True, BOTH),
     "portrait": (False, dataclasses.replace(UNIT, image_size=(256, 192), heatmap_size=(32, 48))),
+    "hrnet": (False, HRNET),
+    "hrnet flip+rotation": (True, dataclasses.replace(BOTH, geometry="hrnet")),
 }
+HALF_PIXEL_MODES = [name for name, (_, config) in MODES.items() if not config.hrnet]
 PARTNER = list(range(NUM_JOINTS))  # output joint i comes from source joint PARTNER[i] under a flip
 for a, b in FLIP_PAIRS:
     PARTNER[a], PARTNER[b] = b, a
@@ -98,14 +103,17 @@ def hrnet_box(source: dict) -> tuple[np.ndarray, float]:
     return source["center"] + np.float32([0, 15 * s]) - 1, 1.25 * s
 
 
-@pytest.mark.parametrize("name", ["none", "portrait"])
+@pytest.mark.parametrize("name", ["none", "portrait", "hrnet"])
 def test_without_augmentation_the_box_fills_the_crop(results, name):
     config = MODES[name][1]
     h, w = config.image_size
     for source, out in results[name]:
         c, s = hrnet_box(source)
-        k = min(h, w) / (200 * s)  # the 200·s square fills the shorter side
-        want = np.float32([[k, 0, (w - 1) / 2 - k * c[0]], [0, k, (h - 1) / 2 - k * c[1]]])
+        if config.hrnet:  # the 200·s square spans the width, its centre at (w/2, h/2)
+            k, middle = w / (200 * s), (w / 2, h / 2)
+        else:  # it fills the shorter side, its centre at the crop's middle
+            k, middle = min(h, w) / (200 * s), ((w - 1) / 2, (h - 1) / 2)
+        want = np.float32([[k, 0, middle[0] - k * c[0]], [0, k, middle[1] - k * c[1]]])
         np.testing.assert_allclose(out["transform"], want, rtol=1e-5, atol=1e-3)
 
 
@@ -139,7 +147,7 @@ def test_flip_mirrors_the_crop_and_augmentation_stays_in_range(results):
     assert np.std(zooms) > 0.03 and np.std(angles) > 5
 
 
-@pytest.mark.parametrize("name", list(MODES))
+@pytest.mark.parametrize("name", HALF_PIXEL_MODES)
 def test_heatmap_peaks_at_the_transformed_joint(results, name):
     flipped = "flip" in name
     config = MODES[name][1]
@@ -208,8 +216,13 @@ def test_the_image_moved_with_the_joints(results, name):
         order = PARTNER if "flip" in name else list(range(NUM_JOINTS))
         src = source["joints"][order] - 1
         drawn = ((src >= 0) & (src <= [width - 1, height - 1])).all(axis=1)
-        for j in np.flatnonzero(out["target_weight"].astype(bool) & drawn):
-            x, y = np.round(out["joints"][j]).astype(int)
+        crop_h, crop_w = out["image"].shape[:2]
+        points = np.round(out["joints"]).astype(int)
+        in_crop = ((points >= 0) & (points < [crop_w, crop_h])).all(
+            axis=1
+        )  # HRNet weighs some outside
+        for j in np.flatnonzero(out["target_weight"].astype(bool) & drawn & in_crop):
+            x, y = points[j]
             bright.append(out["image"][y, x].min())
             x = x + 6 if x + 6 < out["image"].shape[1] else x - 6
             shifted.append(out["image"][y, x].min())
@@ -219,13 +232,14 @@ def test_the_image_moved_with_the_joints(results, name):
 
 
 def test_unlabelled_joints_have_no_weight_and_no_heatmap(results):
-    unlabelled = 0
-    for source, out in results["flip+rotation"]:
-        labelled = source["visibility"][PARTNER]
-        for j in np.flatnonzero(~labelled):
-            assert out["target_weight"][j] == 0 and not out["heatmaps"][..., j].any()
-            unlabelled += 1
-    assert unlabelled > 5
+    for name in ("flip+rotation", "hrnet flip+rotation"):
+        unlabelled = 0
+        for source, out in results[name]:
+            labelled = source["visibility"][PARTNER]
+            for j in np.flatnonzero(~labelled):
+                assert out["target_weight"][j] == 0 and not out["heatmaps"][..., j].any()
+                unlabelled += 1
+        assert unlabelled > 5
 
 
 def test_joints_pushed_out_of_the_crop_lose_their_weight(builder):
@@ -243,22 +257,24 @@ def test_joints_pushed_out_of_the_crop_lose_their_weight(builder):
 
 @pytest.mark.parametrize("name", list(MODES))
 def test_decoded_heatmaps_go_back_to_the_source_joints(results, name):
-    """Argmax + quarter shift is within 1/4 heatmap px per axis of the Gaussian's centre (the argmax
-    is the nearest cell, |d| <= 1/2; the shift moves 1/4 towards the centre), so within
-    √2/4·stride crop px, i.e. √2/4·stride / zoom original px (the transform is a similarity).
+    """half_pixel: argmax + quarter shift is within 1/4 heatmap px per axis of the Gaussian's
+    centre (the argmax is the nearest cell, |d| <= 1/2; the shift moves 1/4 towards the centre),
+    so within √2/4·stride crop px, i.e. √2/4·stride / zoom original px (the transform is a
+    similarity). HRNet's Gaussians sit on the nearest cell, symmetric, so no shift: √2/2·stride.
     Joints on the heatmap's border get no shift and are left out."""
     flipped = "flip" in name
     config = MODES[name][1]
     hh, hw = config.heatmap_size
     checked_joints = 0
     for source, out in results[name]:
-        coords, peaks = (t.numpy() for t in decode_heatmaps(out["heatmaps"]))
-        back = to_image_coordinates(coords, out["transform"], config.stride).numpy()
+        coords, peaks = (t.numpy() for t in decode_heatmaps(out["heatmaps"], config))
+        back = heatmaps_to_image(out["heatmaps"], out["transform"], config).numpy()
         crop_back = to_image_coordinates(out["joints"], out["transform"]).numpy()
         truth = source["joints"][PARTNER if flipped else slice(None)]
         labelled = out["visibility"]
         np.testing.assert_allclose(crop_back[labelled], truth[labelled], atol=2e-3)
-        tolerance = (math.sqrt(2) / 4 * max(config.stride) + 1e-3) / zoom_of(out)
+        reach = math.sqrt(2) / (2 if config.hrnet else 4) * max(config.stride)
+        tolerance = (reach + 1e-3) / zoom_of(out)
         interior = ((coords >= 1) & (coords <= [hw - 2, hh - 2])).all(axis=1)
         for j in np.flatnonzero(out["target_weight"].astype(bool) & interior):
             assert np.linalg.norm(back[j] - truth[j]) <= tolerance, (JOINT_NAMES[j], tolerance)
@@ -273,7 +289,7 @@ def test_decoder_shifts_a_quarter_towards_the_higher_neighbour_inside_the_map():
     maps[1, 4, 0, 1], maps[1, 3, 0, 1] = 0.8, 0.7  # bottom-left corner: no shift
     maps[1, 1, 2, 2], maps[1, 1, 1, 2], maps[1, 1, 3, 2] = 0.9, 0.3, 0.5  # right higher than left
     maps[1, 0, 2, 2], maps[1, 2, 2, 2] = 0.2, 0.4  # down higher than up
-    coords, peaks = (t.numpy() for t in decode_heatmaps(maps))
+    coords, peaks = (t.numpy() for t in decode_heatmaps(maps, UNIT))
     np.testing.assert_allclose(coords[0, 0], [1.25, 1.75])
     np.testing.assert_allclose(coords[1, 1], [0.0, 4.0])
     np.testing.assert_allclose(coords[1, 2], [2.25, 1.25])
@@ -346,8 +362,8 @@ def test_batched_outputs_map_back_to_the_source_joints(builder):
     sources = list(tfds.as_numpy(builder.as_dataset(split="train")))
     batch = first_batch(builder.as_dataset(split="train"))  # the same order: no shuffle
     crop_back = to_image_coordinates(batch["joints"], batch["transform"]).numpy()
-    coords = decode_heatmaps(batch["heatmaps"])[0].numpy()
-    back = to_image_coordinates(coords, batch["transform"], UNIT.stride).numpy()
+    coords = decode_heatmaps(batch["heatmaps"], UNIT)[0].numpy()
+    back = heatmaps_to_image(batch["heatmaps"], batch["transform"], UNIT).numpy()
     interior = ((coords >= 1) & (coords <= 62)).all(axis=-1) & (batch["target_weight"] > 0)
     assert len(sources) == len(back) and interior.sum() > 100
     for i, source in enumerate(sources):

@@ -112,7 +112,7 @@ def test_the_window_holds_every_pixel_the_crop_reads():
         center = tf.constant(rng.uniform([-100, -100], [width + 100, height + 100]), tf.float32)
         scale = tf.constant(rng.choice([0.2, 0.6, 2.0]), tf.float32)
         rotation = tf.constant(rng.uniform(-60, 60), tf.float32)
-        matrix = pipeline.affine_matrix(center, scale, rotation, tf.constant(False), crop)
+        matrix = pipeline.affine_matrix(center, scale, rotation, tf.constant(False), FAST)
         y, x, h, w = pipeline.source_window(matrix, tf.constant(SIZE), crop).numpy()
         assert 0 <= x and x + w <= width and 0 <= y and y + h <= height and h > 0 and w > 0
         samples = grid @ pipeline.invert_affine(matrix).numpy()[:, :2].T

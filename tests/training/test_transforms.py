@@ -17,6 +17,7 @@ from mpii_pose.training.numpy_transforms import Augmentation
 from tests.helpers import build, checked
 
 CONFIG = PipelineConfig()
+GEOMETRIES = {"hrnet": CONFIG, "half_pixel": PipelineConfig(geometry="half_pixel")}
 REFERENCE = PipelineConfig(reference_path=True)
 # The fast path's crops against the reference path's, in grey levels. Both sample the same pixels
 # at the same points, but the window's coordinates are rounded at other magnitudes: a sample whose
@@ -42,11 +43,11 @@ def source(tmp_path_factory):
     return tfds.data_source("mpii_pose", data_dir=str(root / "data"), split="validation")
 
 
-def tensorflow_outputs(example: dict, augmentation: Augmentation) -> dict:
+def tensorflow_outputs(example: dict, augmentation: Augmentation, config: PipelineConfig) -> dict:
     tensors = {k: tf.constant(example[k]) for k in ("image", "joints", "visibility", "center", "scale")}  # fmt: skip
     out = pipeline.augmented_example(
         tensors,
-        CONFIG,
+        config,
         tf.constant(augmentation.multiplier, tf.float32),
         tf.constant(augmentation.rotation, tf.float32),
         tf.constant(augmentation.flip),
@@ -58,12 +59,14 @@ def grey_levels(image: np.ndarray) -> np.ndarray:
     return (image * np.float32(CONFIG.std) + np.float32(CONFIG.mean)) * 255.0
 
 
+@pytest.mark.parametrize("geometry", list(GEOMETRIES))
 @pytest.mark.parametrize("augmentation", AUGMENTATIONS, ids=str)
-def test_agrees_with_the_tensorflow_pipeline(source, augmentation):
+def test_agrees_with_the_tensorflow_pipeline(source, augmentation, geometry):
+    config = GEOMETRIES[geometry]
     for index in range(len(source)):
         example = source[index]
-        ours = transforms.transform_example(example, CONFIG, augmentation)
-        theirs = tensorflow_outputs(example, augmentation)
+        ours = transforms.transform_example(example, config, augmentation)
+        theirs = tensorflow_outputs(example, augmentation, config)
         assert ours["image"].shape == theirs["image"].shape and ours["image"].dtype == np.float32
         difference = np.abs(grey_levels(ours["image"]) - grey_levels(theirs["image"]))
         assert difference.mean() <= 0.5, difference.mean()  # Pillow rounds to 8 bits
@@ -104,14 +107,14 @@ def test_augmentation_is_drawn_as_hrnet_does():
 def test_heatmaps_decode_back_to_image_coordinates(source):
     example = source[0]
     ours = transforms.transform_example(example, CONFIG, Augmentation(1.1, 20.0, False))
-    points, peaks = transforms.decode_heatmaps(ours["heatmaps"])
-    theirs, their_peaks = pipeline.decode_heatmaps(ours["heatmaps"])
+    points, peaks = transforms.decode_heatmaps(ours["heatmaps"], CONFIG)
+    theirs, their_peaks = pipeline.decode_heatmaps(ours["heatmaps"], CONFIG)
     np.testing.assert_array_equal(points, theirs.numpy())
     np.testing.assert_allclose(peaks, their_peaks.numpy())
     back = transforms.to_image_coordinates(ours["joints"], ours["transform"])
     labelled = example["visibility"]
     np.testing.assert_allclose(back[labelled], example["joints"][labelled], atol=1e-3)
-    from_heatmaps = transforms.to_image_coordinates(points, ours["transform"], CONFIG.stride)
+    from_heatmaps = transforms.heatmaps_to_image(ours["heatmaps"], ours["transform"], CONFIG)
     weight = ours["target_weight"] > 0
     assert np.abs(from_heatmaps[weight] - example["joints"][weight]).max() < 2 * CONFIG.stride[0]
 
