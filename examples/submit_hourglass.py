@@ -23,12 +23,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from train_hourglass import STRIDE, last_stack
 
 import mpii_pose  # noqa: F401  (registers the builder)
 from mpii_pose import pipeline
+from mpii_pose.pipeline_config import GEOMETRIES
 from mpii_pose.submission import write_submission
-
-STRIDE = 4  # the hourglass's output is a quarter of its input
 
 
 def predict(
@@ -37,17 +37,21 @@ def predict(
     split: str,
     config: pipeline.PipelineConfig,
     batch_size: int,
+    flip_test: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(annotation_index (N,), predicted joints (N, 16, 2) in 1-based image pixels) of a split,
-    from the evaluation crop of each person (its objpos and scale)."""
+    from the evaluation crop of each person (its objpos and scale); with `flip_test`, HRNet's
+    test: the mirrored crop's heatmaps flipped back and averaged in."""
     raw = tfds.load(
         "mpii_pose", data_dir=data_dir, split=split, decoders={"image": tfds.decode.SkipDecoding()}
     )
     batches = raw.map(lambda example: pipeline.transform_example(example, config)).batch(batch_size)
     indices, predictions = [], []
     for crops in batches:
-        outputs = model(crops["image"], training=False)
-        heatmaps = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+        heatmaps = last_stack(model(crops["image"], training=False))
+        if flip_test:
+            mirrored = last_stack(model(crops["image"][:, :, ::-1, :], training=False))
+            heatmaps = (heatmaps + pipeline.flip_back(mirrored, config)) / 2
         image_points = pipeline.heatmaps_to_image(heatmaps, crops["transform"], config)
         indices.append(crops["annotation_index"].numpy())
         predictions.append(image_points.numpy().astype(np.float64))
@@ -62,13 +66,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("pred_keypoints_mpii.mat"))
     parser.add_argument("--manual_dir", help="where the build found the official .mat")
     parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument(
+        "--geometry",
+        choices=GEOMETRIES,
+        default=pipeline.PipelineConfig().geometry,
+        help="the crop and heatmap geometry the model was trained with (PipelineConfig.geometry)",
+    )
+    parser.add_argument(
+        "--flip_test",
+        action="store_true",
+        help="average in the mirrored crop's heatmaps (HRNet's test)",
+    )
     args = parser.parse_args(argv)
     model = keras.models.load_model(args.model, compile=False)
     size = tuple(int(d) for d in model.input_shape[1:3])
     config = pipeline.PipelineConfig(
-        image_size=size, heatmap_size=(size[0] // STRIDE, size[1] // STRIDE)
+        image_size=size,
+        heatmap_size=(size[0] // STRIDE, size[1] // STRIDE),
+        geometry=args.geometry,
     )
-    indices, predictions = predict(model, args.data_dir, args.split, config, args.batch_size)
+    indices, predictions = predict(
+        model, args.data_dir, args.split, config, args.batch_size, args.flip_test
+    )
     saved = args.out.with_suffix(".predictions.npz")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(saved, annotation_index=indices, preds=predictions)

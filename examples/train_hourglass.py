@@ -25,6 +25,7 @@ from hourglass import stacked_hourglass
 import mpii_pose  # noqa: F401  (registers the builder)
 from mpii_pose import pipeline
 from mpii_pose.evaluation import PCKhAccumulator, PCKhResult
+from mpii_pose.pipeline_config import GEOMETRIES
 
 STRIDE = 4  # the hourglass's output is a quarter of its input
 SMOKE = {
@@ -101,6 +102,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learning_rate", type=float, default=1e-3, help="Adam, as HRNet")
     parser.add_argument("--image_size", type=int, default=256, help="square crop side, px")
     parser.add_argument("--sigma", type=float, default=2.0, help="heatmap Gaussian, heatmap px")
+    parser.add_argument(
+        "--geometry",
+        choices=GEOMETRIES,
+        default=pipeline.PipelineConfig().geometry,
+        help="crop and heatmap geometry (PipelineConfig.geometry); submit with the same",
+    )
     parser.add_argument("--stacks", type=int, default=2, help="hourglasses (Newell et al.: 8)")
     parser.add_argument("--channels", type=int, default=128, help="feature width")
     parser.add_argument("--depth", type=int, default=4, help="poolings per hourglass")
@@ -129,7 +136,10 @@ def main(argv: list[str] | None = None) -> PCKhResult:
         keras.mixed_precision.set_global_policy("mixed_float16")
     size = (args.image_size, args.image_size)
     config = pipeline.PipelineConfig(
-        image_size=size, heatmap_size=(size[0] // STRIDE, size[1] // STRIDE), sigma=args.sigma
+        image_size=size,
+        heatmap_size=(size[0] // STRIDE, size[1] // STRIDE),
+        sigma=args.sigma,
+        geometry=args.geometry,
     )
     model = stacked_hourglass(size, stacks=args.stacks, channels=args.channels, depth=args.depth)
     model.compile(

@@ -51,7 +51,8 @@ def test_hourglass_example_trains_and_reports_pckh(sample_build, tmp_path):
         submission = tmp_path / f"{split}.mat"
         result = checked([sys.executable, REPO / "examples" / "submit_hourglass.py",
                           "--data_dir", data_dir, "--model", out / "hourglass.keras",
-                          "--split", split, "--out", submission, "--manual_dir", SAMPLE_DIR])  # fmt: skip
+                          "--split", split, "--out", submission, "--manual_dir", SAMPLE_DIR,
+                          *(["--flip_test"] if split == "validation" else [])])  # fmt: skip
         assert f"Wrote {submission}: 'pred' with " in result.stdout
         saved = np.load(submission.with_suffix(".predictions.npz"))
         persons = len(read_json(SAMPLE_DIR / ("test.json" if split == "test" else "valid.json")))
