@@ -78,7 +78,7 @@ def pipeline_batches(data: Path, batch_size: int, shuffle_buffer: int) -> Iterat
 
 
 def affine(center: np.ndarray, scale: float, rotation: float, flip: bool) -> np.ndarray:
-    """HRNet's get_affine_transform for a square crop, as a 2×3 numpy matrix (0-based px)."""
+    """The notebook's crop matrix, 2×3 numpy (0-based px): the pipeline's half_pixel geometry."""
     height, width = CONFIG.image_size
     zoom = min(height, width) / (200.0 * scale)
     cos, sin = math.cos(math.radians(rotation)) * zoom, math.sin(math.radians(rotation)) * zoom
@@ -124,7 +124,7 @@ def notebook_example(record: bytes, rng: np.random.Generator) -> tuple:
 
 
 def heatmaps(points: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """(h, w, J) Gaussians at the joints' heatmap positions, as the pipeline's."""
+    """(h, w, J) Gaussians at the joints' sub-pixel heatmap positions, as the notebook drew them."""
     h, w = CONFIG.heatmap_size
     centres = (points + 0.5) / CONFIG.stride - 0.5
     gx = np.exp(-((np.arange(w) - centres[:, :1]) ** 2) / (2 * CONFIG.sigma**2))
