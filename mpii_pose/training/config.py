@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal, get_args
 
 from mpii_pose.base.skeleton import FLIP_PAIRS, NUM_JOINTS
 
@@ -11,7 +12,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PIXELS_PER_SCALE = 200.0  # MPII: a person is about 200 * scale pixels tall
 # The pixel conventions of crops, targets and decoding (`PipelineConfig.geometry`).
-GEOMETRIES: tuple[str, ...] = ("hrnet", "half_pixel")
+Geometry = Literal["hrnet", "half_pixel"]
+GEOMETRIES: tuple[str, ...] = get_args(Geometry)
 
 
 def _flip_permutation() -> tuple[int, ...]:
@@ -59,7 +61,7 @@ class PipelineConfig:
 
     image_size: tuple[int, int] = (256, 256)
     heatmap_size: tuple[int, int] = (64, 64)
-    geometry: str = "hrnet"
+    geometry: Geometry = "hrnet"
     sigma: float = 2.0
     hrnet_adjustment: bool = True
     scale_factor: float = 0.25
