@@ -36,8 +36,10 @@ class PipelineConfig:
         `get_final_preds`), as HRNet's, SimpleBaseline's and mmpose's MSRA-heatmap checkpoints
         were trained and evaluated: the box centre goes to crop pixel (w/2, h/2) and the 200·scale
         box spans the crop's width; a flip mirrors the image before the rotation; a joint's
-        Gaussian is centred on the heatmap pixel int(crop x / stride + 0.5), cut to 6σ+1 pixels,
-        its weight 0 only when that window misses the heatmap; heatmap px p are crop px p·stride.
+        Gaussian is centred on the heatmap pixel int(crop x / stride + 0.5), cut to 6σ+1 pixels
+        (HRNet's int() arithmetic, kept exactly, moves it a pixel near the border when 3σ is not
+        whole), its weight 0 only when HRNet's bounds test finds that window off the heatmap;
+        heatmap px p are crop px p·stride (the x stride on both axes).
         "half_pixel" puts everything on pixel centres, as `tf.image.resize` does: the box centre
         goes to the crop's middle ((w-1)/2, (h-1)/2) and the box spans its shorter side; a flip
         mirrors the rotated crop; Gaussians sit at the joint's sub-pixel position, heatmap

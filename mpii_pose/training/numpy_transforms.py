@@ -237,9 +237,11 @@ def targets(
 def hrnet_targets(
     joints: np.ndarray, visibility: np.ndarray, config: PipelineConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """HRNet's `generate_target`: each Gaussian centred on the heatmap pixel int(x / stride + 0.5)
-    (int truncates towards 0), cut to its window [int(mu - 3σ), int(mu + 3σ + 1)); weight 0 for
-    an unlabelled joint and for one whose window misses the heatmap."""
+    """HRNet's `generate_target`: mu = int(x / stride + 0.5) (int truncates towards 0), the window
+    [int(mu - 3σ), int(mu + 3σ + 1)) holds a Gaussian centred at its start + (6σ + 1) // 2 (mu
+    when 3σ is whole); weight 0 for an unlabelled joint and where HRNet's bounds test finds the
+    window outside the heatmap (start >= size or end < 0: a window ending at 0 keeps its weight
+    and an empty map)."""
     radius, size = 3.0 * config.sigma, 6.0 * config.sigma + 1.0
     mu = np.trunc(joints / np.array(config.stride) + 0.5)
     low, high = np.trunc(mu - radius), np.trunc(mu + radius + 1.0)

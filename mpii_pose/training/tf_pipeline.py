@@ -219,9 +219,11 @@ def _truncated(x: tf.Tensor) -> tf.Tensor:
 def hrnet_targets(
     joints: tf.Tensor, visibility: tf.Tensor, config: PipelineConfig
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """HRNet's `generate_target`: each Gaussian centred on the heatmap pixel int(x / stride + 0.5),
-    cut to its window [int(mu - 3σ), int(mu + 3σ + 1)); weight 0 for an unlabelled joint and for
-    one whose window misses the heatmap."""
+    """HRNet's `generate_target`: mu = int(x / stride + 0.5) (int truncates towards 0), the window
+    [int(mu - 3σ), int(mu + 3σ + 1)) holds a Gaussian centred at its start + (6σ + 1) // 2 (mu
+    when 3σ is whole); weight 0 for an unlabelled joint and where HRNet's bounds test finds the
+    window outside the heatmap (start >= size or end < 0: a window ending at 0 keeps its weight
+    and an empty map)."""
     radius, size = 3.0 * config.sigma, 6.0 * config.sigma + 1.0
     mu = _truncated(joints / tf.constant(config.stride, tf.float32) + 0.5)
     low, high = _truncated(mu - radius), _truncated(mu + radius + 1.0)

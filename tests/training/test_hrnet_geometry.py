@@ -16,6 +16,7 @@ from mpii_pose.training import tf_pipeline as pipeline
 from mpii_pose.training.config import FLIP_PERMUTATION, PipelineConfig
 from mpii_pose.training.numpy_transforms import Augmentation
 from tests.training import hrnet_reference as hrnet
+from tests.training.tf_twin import tensorflow_outputs
 
 SQUARE = PipelineConfig(geometry="hrnet", mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
 CONFIGS = {
@@ -81,22 +82,10 @@ def hrnet_example(example: dict, augmentation: Augmentation, config: PipelineCon
     )
 
 
-def tensorflow_example(example: dict, augmentation: Augmentation, config: PipelineConfig) -> dict:
-    tensors = {key: tf.constant(value) for key, value in example.items()}
-    out = pipeline.augmented_example(
-        tensors,
-        config,
-        tf.constant(augmentation.multiplier, tf.float32),
-        tf.constant(augmentation.rotation, tf.float32),
-        tf.constant(augmentation.flip),
-    )
-    return {key: value.numpy() for key, value in out.items()}
-
-
 def twins(example: dict, augmentation: Augmentation, config: PipelineConfig) -> dict[str, dict]:
     return {
         "numpy": transforms.transform_example(example, config, augmentation),
-        "tensorflow": tensorflow_example(example, augmentation, config),
+        "tensorflow": tensorflow_outputs(example, augmentation, config),
     }
 
 

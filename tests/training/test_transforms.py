@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image, ImageOps
 
@@ -15,6 +14,7 @@ from mpii_pose.training import tf_pipeline as pipeline
 from mpii_pose.training.config import PipelineConfig
 from mpii_pose.training.numpy_transforms import Augmentation
 from tests.helpers import build, checked
+from tests.training.tf_twin import tensorflow_outputs
 
 CONFIG = PipelineConfig()
 GEOMETRIES = {"hrnet": CONFIG, "half_pixel": PipelineConfig(geometry="half_pixel")}
@@ -41,18 +41,6 @@ def source(tmp_path_factory):
     manual = write_sample(root / "manual", train_images=2, validation_images=3, seed=4)
     build(manual, root / "data", file_format="array_record")
     return tfds.data_source("mpii_pose", data_dir=str(root / "data"), split="validation")
-
-
-def tensorflow_outputs(example: dict, augmentation: Augmentation, config: PipelineConfig) -> dict:
-    tensors = {k: tf.constant(example[k]) for k in ("image", "joints", "visibility", "center", "scale")}  # fmt: skip
-    out = pipeline.augmented_example(
-        tensors,
-        config,
-        tf.constant(augmentation.multiplier, tf.float32),
-        tf.constant(augmentation.rotation, tf.float32),
-        tf.constant(augmentation.flip),
-    )
-    return {k: v.numpy() for k, v in out.items()}
 
 
 def grey_levels(image: np.ndarray) -> np.ndarray:
