@@ -203,6 +203,8 @@ def test_heatmaps_to_image_is_hrnets_get_final_preds_plus_1(name):
     # one example, no batch dimension
     single = transforms.heatmaps_to_image(maps[2], transform[2], config)
     np.testing.assert_allclose(single, want[2], atol=2e-3)
+    single = pipeline.heatmaps_to_image(maps[2], transform[2], config).numpy()
+    np.testing.assert_allclose(single, want[2], atol=2e-3)
     # the half_pixel decoding would be another answer: the test tells them apart
     other = transforms.heatmaps_to_image(
         maps, transform, dataclasses.replace(config, geometry="half_pixel")
