@@ -15,9 +15,13 @@ _USAGE_STATS = "RAY_USAGE_STATS_ENABLED"
 _LOG = logging.getLogger(__name__)
 _AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 _AUTH_NOTICE = "Token authentication is enabled for this Ray cluster"
-# ray.init's error when the raylet has not registered with the GCS within Ray's 30 s (Ray 2.60:
-# ray._private.node.Node), as on a machine too loaded to start Ray's processes in time.
-_STARTUP_TIMEOUT = "timed out during startup"
+# ray.init's errors when a step of the start did not end within the 30 s Ray waits for it (Ray
+# 2.60: ray._private.node.Node), as on a machine too loaded to start Ray's processes in time:
+# Ray's words, and what did not happen in time.
+_STARTUP_TIMEOUTS = {
+    "Timed out waiting for file": "its GCS did not publish its port",
+    "timed out during startup": "its raylet did not register with its GCS",
+}
 # A failed start's process still running this long after SIGTERM is killed, as ray.shutdown does
 # (a raylet that has not registered, and the autoscaler monitor, do not end on SIGTERM).
 _STOP_GRACE_S = 1
@@ -127,6 +131,11 @@ def _end_failed_start(ray: ModuleType, before: set[Any]) -> str:
     return logs
 
 
+def _timed_out(err: Exception) -> str | None:
+    """What did not happen in time when ray.init raised `err` for a start that timed out."""
+    return next((step for words, step in _STARTUP_TIMEOUTS.items() if words in str(err)), None)
+
+
 def init_local(ray: ModuleType, **options: Any) -> None:
     """Starts a new local Ray ("local": whatever $RAY_ADDRESS says). A start that times out is
     ended and tried once more, since a machine busy for a moment can delay it past Ray's fixed
@@ -137,20 +146,22 @@ def init_local(ray: ModuleType, **options: Any) -> None:
             ray.init(address="local", **options)
             return
         except Exception as err:
-            if _STARTUP_TIMEOUT not in str(err):
+            step = _timed_out(err)
+            if step is None:
                 raise
             logs = _end_failed_start(ray, before)
             if attempt == 2:
                 raise RayStartError(
-                    f"a local Ray did not start: its raylet did not register with its GCS within "
-                    f"the 30 s Ray waits for, twice (a machine too busy, or a raylet or agent "
-                    f"that failed; Ray: {err}). Ray's logs of the second start: {logs} "
-                    f"(raylet.out, raylet.err, gcs_server.out, gcs_server.err, "
-                    f"dashboard_agent.log, runtime_env_agent.log). {_NO_RAY}."
+                    f"a local Ray did not start: {step} within the 30 s Ray waits for, twice (a "
+                    f"machine too busy, or a GCS, raylet or agent that failed; Ray: {err}). "
+                    f"Ray's logs of the second start: {logs} (raylet.out, raylet.err, "
+                    f"gcs_server.out, gcs_server.err, dashboard_agent.log, "
+                    f"runtime_env_agent.log). {_NO_RAY}."
                 ) from err
             _LOG.warning(
-                "A local Ray did not start within the 30 s Ray waits for its raylet to register "
-                "(logs in %s): its processes are ended and Ray is started once more",
+                "A local Ray did not start: %s within the 30 s Ray waits for (logs in %s): its "
+                "processes are ended and Ray is started once more",
+                step,
                 logs,
             )
 
