@@ -27,6 +27,20 @@ from tests.helpers import (  # noqa: E402
 )
 
 
+def _expected_seconds(item: pytest.Item) -> float:
+    """About how long `item` runs alone: a slow test's `seconds` where it says, 0 for other slow
+    tests, −1 for the fast tier."""
+    slow = item.get_closest_marker("slow")
+    return -1 if slow is None else slow.kwargs.get("seconds", 0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first: across pytest-xdist's workers (`-n auto --dist worksteal`) they
+    start early and the many short ones fill in around them, instead of a long test ending the
+    run alone."""
+    items.sort(key=_expected_seconds, reverse=True)
+
+
 @pytest.fixture
 def manual_dir(tmp_path: Path) -> Path:
     """A fresh synthetic manual directory: images/, train.json, valid.json, gt_valid.mat, and the

@@ -33,7 +33,7 @@ def test_synthetic_sets_are_deterministic_and_nested(tmp_path):
         assert image.size == (1280, 720)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=70)
 def test_quick_run_counts_every_contender(tmp_path):
     checked([sys.executable, REPO / "benchmarks/bench_shards.py", "--quick", "--quiet",
              "--work", tmp_path / "work", "--results", tmp_path / "results"])  # fmt: skip
@@ -131,7 +131,7 @@ def tfrecord_count(path) -> int:
     return tfrecord_files.count_records(path)[0]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=50)
 def test_read_benchmark_quick_run_reads_with_every_contender(tmp_path):
     checked([sys.executable, REPO / "benchmarks/bench_read.py", "--quick", "--quiet",
              "--work", tmp_path / "work", "--results", tmp_path / "results"])  # fmt: skip

@@ -34,7 +34,7 @@ def test_the_last_stack_is_a_batch_of_heatmaps(stacks):
     assert tuple(heatmaps.shape) == (3, 16, 16, 16)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 def test_hourglass_example_trains_and_reports_pckh(sample_build, tmp_path):
     (data_dir, _), out = sample_build, tmp_path / "run"
     result = checked([sys.executable, REPO / "examples" / "train_hourglass.py",

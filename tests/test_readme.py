@@ -127,7 +127,7 @@ def test_reading_the_sample_as_the_readme_does_prints_no_warning_a_user_cannot_a
         assert message not in result.stderr, result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=75)
 def test_every_complete_block_runs_from_the_wheel_in_a_fresh_environment(fresh, tmp_path):
     checkout = clean_clone(tmp_path / "mpii_pose")
     home, scripts = tmp_path / "tmp", tmp_path / "blocks"

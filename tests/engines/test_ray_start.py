@@ -24,7 +24,7 @@ LATE_REGISTRATION = pytest.param(
     "RAY_testing_asio_delay_us",
     "NodeInfoGcsService.grpc_server.RegisterNode=60000000:60000000",  # µs
     "its raylet did not register with its GCS",
-    marks=pytest.mark.slow,
+    marks=pytest.mark.slow(seconds=35),
     id="raylet-registration",
 )
 LATE_GCS_PORT = pytest.param(

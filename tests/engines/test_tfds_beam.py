@@ -32,7 +32,7 @@ def test_beam_options_run_the_beam_engine_with_the_bytes_of_tfds_build(
     assert digests(tmp_path) == reference
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=35)
 def test_tfds_beam_writer_same_records_in_the_same_order_but_other_shard_files(
     shard_data, reference_dir, tmp_path
 ):
