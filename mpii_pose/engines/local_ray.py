@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -17,11 +18,14 @@ _AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 _AUTH_NOTICE = "Token authentication is enabled for this Ray cluster"
 # ray.init's errors when a step of the start did not end within the 30 s Ray waits for it (Ray
 # 2.60: ray._private.node.Node), as on a machine too loaded to start Ray's processes in time:
-# Ray's words, and what did not happen in time.
-_STARTUP_TIMEOUTS = {
-    "Timed out waiting for file": "its GCS did not publish its port",
-    "timed out during startup": "its raylet did not register with its GCS",
-}
+# a pattern of Ray's words, and what did not happen in time.
+_STARTUP_TIMEOUTS = (
+    (
+        re.compile(r"Timed out waiting for file \S*/gcs_server_port_"),
+        "its GCS did not publish its port",
+    ),
+    (re.compile("timed out during startup"), "its raylet did not register with its GCS"),
+)
 # A failed start's process still running this long after SIGTERM is killed, as ray.shutdown does
 # (a raylet that has not registered, and the autoscaler monitor, do not end on SIGTERM).
 _STOP_GRACE_S = 1
@@ -133,7 +137,7 @@ def _end_failed_start(ray: ModuleType, before: set[Any]) -> str:
 
 def _timed_out(err: Exception) -> str | None:
     """What did not happen in time when ray.init raised `err` for a start that timed out."""
-    return next((step for words, step in _STARTUP_TIMEOUTS.items() if words in str(err)), None)
+    return next((step for pattern, step in _STARTUP_TIMEOUTS if pattern.search(str(err))), None)
 
 
 def init_local(ray: ModuleType, **options: Any) -> None:

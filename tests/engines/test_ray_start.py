@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import ray
 
-from mpii_pose.engines.local_ray import RayStartError
+from mpii_pose.engines.local_ray import RayStartError, _timed_out
 from mpii_pose.engines.ray_engine import RayEngine
 from tests.helpers import descendants, still_running
 
@@ -84,3 +84,12 @@ def test_a_start_that_times_out_twice_says_where_rays_logs_are(monkeypatch, capl
     assert caplog.text.count("Ray is started once more") == 1
     assert not ray.is_initialized()
     assert still_running(before) == []  # neither start left a process
+
+
+def test_only_the_gcs_port_file_is_read_as_the_gcs_s_timeout():
+    """Ray's words for a file it waited for name the file: another file is not the GCS's port."""
+    session = "/tmp/ray/session_2026-12-02_18-58-30_343491_18136"
+    gcs = RuntimeError(f"Timed out waiting for file {session}/gcs_server_port_b644293b")
+    other = RuntimeError(f"Timed out waiting for file {session}/metrics_agent_port_b644293b")
+    assert _timed_out(gcs) == "its GCS did not publish its port"
+    assert _timed_out(other) is None
